@@ -1,0 +1,115 @@
+"""Claims: a paper's central result as an executable check.
+
+A :class:`Claim` names an experiment, the config overrides that make it CPU-sized, and the expected
+outcome as a list of :class:`Expectation` s on the run's final metrics. Each experiment module lists
+its claims in ``CLAIMS``; :func:`all_claims` collects them through the experiment registry.
+``identifiable reproduce`` runs claims and prints a verdict table; the test suite runs some of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from identifiable import experiments
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """``metric op value`` on a run's final metrics, e.g. ``linear_r2 >= 0.98``.
+
+    ``op="between"`` checks ``value <= metric <= upper``.
+    """
+
+    metric: str
+    op: Literal[">=", "<=", "between"]
+    value: float
+    upper: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.op not in (">=", "<=", "between"):
+            raise ValueError(f"op must be one of '>=', '<=', 'between', got {self.op!r}")
+        if (self.op == "between") != (self.upper is not None):
+            raise ValueError("give upper exactly when op is 'between'")
+
+    def holds(self, measured: float) -> bool:
+        if measured is None or not math.isfinite(measured):
+            return False
+        if self.op == ">=":
+            return measured >= self.value
+        if self.op == "<=":
+            return measured <= self.value
+        return self.value <= measured <= self.upper  # type: ignore[operator]
+
+    def describe(self) -> str:
+        if self.op == "between":
+            return f"{self.value:g} ≤ {self.metric} ≤ {self.upper:g}"
+        return f"{self.metric} {'≥' if self.op == '>=' else '≤'} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked statement.
+
+    name:        unique id, ``<experiment>/<short-name>``.
+    experiment:  registered experiment that runs it.
+    statement:   the paper's statement in one sentence.
+    paper:       authors, year, arXiv id (and table).
+    overrides:   config fields that differ from the experiment's default ``Config``.
+    expect:      the checks on the final metrics; all must hold.
+    paper_value: the paper's own number, for the verdict table.
+    control:     True for a negative control (the claim is that identification *fails*).
+    fast:        True when it finishes in a few CPU minutes (run by ``reproduce --fast``).
+    """
+
+    name: str
+    experiment: str
+    statement: str
+    paper: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    expect: tuple[Expectation, ...] = ()
+    paper_value: str = ""
+    control: bool = False
+    fast: bool = True
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: Claim
+    measured: dict[str, float]
+    passed: bool
+    failures: tuple[str, ...]
+
+
+def judge(claim: Claim, metrics: dict[str, float]) -> Verdict:
+    """Check every expectation of ``claim`` against ``metrics``."""
+    failures = []
+    for e in claim.expect:
+        value = metrics.get(e.metric, float("nan"))
+        if not e.holds(value):
+            failures.append(f"{e.describe()} (measured {value:.4g})")
+    return Verdict(claim, dict(metrics), not failures, tuple(failures))
+
+
+def all_claims() -> list[Claim]:
+    """Every registered claim, in experiment registration order."""
+    found: list[Claim] = []
+    for name in experiments.names():
+        found.extend(getattr(experiments.get(name), "CLAIMS", ()))
+    return found
+
+
+def select(pattern: str | None = None) -> list[Claim]:
+    """Claims whose name equals ``pattern``, starts with ``pattern/``, or all when ``None``."""
+    claims = all_claims()
+    if not pattern:
+        return claims
+    chosen = [
+        c for c in claims if c.name == pattern or c.name.startswith(pattern.rstrip("/") + "/")
+    ]
+    if not chosen:
+        raise ValueError(
+            f"no claim matches {pattern!r}; choose one of: {', '.join(c.name for c in claims)}"
+        )
+    return chosen

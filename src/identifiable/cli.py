@@ -1,0 +1,297 @@
+"""The ``identifiable`` command line (typer + rich); thin: it calls the modules that do the work."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="Worlds -> learners -> metrics -> store -> report. "
+    "Identifiability claims you can run and check.",
+)
+console = Console()
+errors = Console(stderr=True)
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", help="Result store folder (default ./runs or $IDENTIFIABLE_STORE)."),
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _user_errors():
+    """Turn our one-line ValueErrors into 'error: ...' + exit code 2, no traceback."""
+    try:
+        yield
+    except ValueError as error:
+        _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+
+
+def _store(path: Path | None):
+    from identifiable.store import Store
+
+    return Store(path)
+
+
+def _key(experiment: str, config) -> str:
+    from identifiable.experiments.config import config_to_dict
+    from identifiable.store import run_key
+
+    return run_key(experiment, config_to_dict(config))
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
+    return str(value)
+
+
+def _metrics_table(title: str, metrics: dict[str, float]) -> Table:
+    from identifiable.metrics import METRICS
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("forgives", style="dim")
+    for name, value in metrics.items():
+        info = METRICS.get(name)
+        table.add_row(name, _fmt(value), info.forgives if info else "")
+    return table
+
+
+@contextmanager
+def _progress_bar(description: str):
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=errors, transient=False) as bar:
+        task = bar.add_task(description, total=None, info="")
+
+        def update(done: int, total: int, **fields: float) -> None:
+            info = "  ".join(f"{k}={_fmt(v)}" for k, v in fields.items())
+            bar.update(task, completed=done, total=total, info=info)
+
+        yield update
+
+
+@app.command("list")
+def list_experiments() -> None:
+    """List experiments (one line each) and their claims."""
+    from identifiable import experiments
+
+    table = Table(title="experiments")
+    table.add_column("name")
+    table.add_column("claims", justify="right")
+    table.add_column("summary")
+    for name in experiments.names():
+        module = experiments.get(name)
+        table.add_row(name, str(len(getattr(module, "CLAIMS", ()))), module.SUMMARY)
+    console.print(table)
+
+
+@app.command()
+def run(
+    experiment: Annotated[str, typer.Argument(help="Experiment name (see `identifiable list`).")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Config override key=value (repeatable), e.g. --set world=box."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (same as --set seed=N).")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Re-run even if this config already finished.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Run one experiment config, record it in the store and print its metrics."""
+    from identifiable import experiments
+    from identifiable.experiments.config import build_config, parse_overrides
+    from identifiable.runner import execute
+
+    with _user_errors():
+        module = experiments.get(experiment)
+        config = build_config(module.Config, parse_overrides(set_ or []), seed=seed)
+    result_store = _store(store)
+    try:
+        if not force and result_store.is_done(_key(experiment, config)):
+            outcome = execute(experiment, config, result_store)
+        else:
+            with _progress_bar(experiment) as update:
+                outcome = execute(experiment, config, result_store, force=force, progress=update)
+    except KeyboardInterrupt:
+        _fail("interrupted; the run is recorded as interrupted", code=130)
+    except Exception as error:  # recorded as failed by execute
+        _fail(
+            f"run failed ({type(error).__name__}: {error}); recorded in {result_store.root}", code=1
+        )
+    if outcome.status == "skipped":
+        console.print(
+            f"[yellow]already finished[/] (key {outcome.key}); showing stored "
+            "metrics. Use --force to run again."
+        )
+    console.print(_metrics_table(f"{experiment} · key {outcome.key}", outcome.metrics))
+    console.print(f"stored in {result_store.root / outcome.key}")
+
+
+@app.command()
+def runs(
+    experiment: Annotated[str | None, typer.Option(help="Only this experiment.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only runs with this status: running, done, failed, interrupted."),
+    ] = None,
+    format_: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    store: StoreOption = None,
+) -> None:
+    """Show the runs in the store (one row per run, with final metrics)."""
+    from identifiable.store import STATUSES
+
+    if format_ not in ("table", "csv", "json"):
+        _fail(f"--format must be table, csv or json, got {format_!r}")
+    if status is not None and status not in STATUSES:
+        _fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
+    frame = _store(store).table(experiment=experiment, status=status)
+    frame = frame.drop(columns=["attempt"], errors="ignore")
+    if format_ == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    if format_ == "json":
+        records = (
+            frame.assign(config=[json.loads(c) for c in frame["config"]]) if len(frame) else frame
+        )
+        sys.stdout.write(records.to_json(orient="records", indent=1) + "\n")
+        return
+    if frame.empty:
+        console.print(f"no runs in {_store(store).root}")
+        return
+    from identifiable.metrics import METRICS
+    from identifiable.report import run_label
+
+    table = Table(title=f"runs in {_store(store).root} (all columns: --format csv)")
+    shown = [
+        "key",
+        "experiment",
+        "status",
+        "wall_seconds",
+        *[c for c in frame.columns if c in METRICS],
+    ]
+    for column in [*shown, "config"]:
+        table.add_column(column, overflow="fold")
+    for values in frame.to_dict("records"):
+        label = run_label(values["experiment"], json.loads(values["config"]))
+        cells = [
+            _fmt(values[c]) if values[c] == values[c] and values[c] is not None else ""
+            for c in shown
+        ]
+        table.add_row(*cells, label)
+    console.print(table)
+
+
+@app.command()
+def report(
+    experiment: Annotated[str | None, typer.Argument(help="Only this experiment.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for report.md and figures.")] = Path("reports"),
+    store: StoreOption = None,
+) -> None:
+    """Write a Markdown report with figures from the store."""
+    from identifiable import experiments
+    from identifiable.report import write_report
+
+    with _user_errors():
+        if experiment:
+            experiments.get(experiment)
+        path = write_report(_store(store), experiment, out)
+    console.print(f"report written to [bold]{path}[/] (figures beside it)")
+
+
+@app.command()
+def reproduce(
+    claim: Annotated[
+        str | None,
+        typer.Argument(
+            help="A claim name or experiment prefix (e.g. `contrastive`); all when omitted."
+        ),
+    ] = None,
+    fast: Annotated[
+        bool, typer.Option(help="Only claims marked fast (a few CPU minutes each).")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Re-run claims already in the store.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Run claims and print a verdict table: expected vs measured, pass/fail."""
+    from identifiable import claims as claims_module
+    from identifiable import experiments
+    from identifiable.experiments.config import build_config
+    from identifiable.runner import execute
+
+    with _user_errors():
+        chosen = claims_module.select(claim)
+    if fast:
+        chosen = [c for c in chosen if c.fast]
+    result_store = _store(store)
+    verdicts = []
+    for item in chosen:
+        config = build_config(experiments.get(item.experiment).Config, item.overrides)
+        try:
+            with _progress_bar(item.name) as update:
+                outcome = execute(
+                    item.experiment, config, result_store, force=force, progress=update
+                )
+        except KeyboardInterrupt:
+            _fail("interrupted; finished claims are kept in the store", code=130)
+        except Exception as error:
+            errors.print(f"[red]{item.name} failed:[/] {type(error).__name__}: {error}")
+            verdicts.append(claims_module.judge(item, {}))
+            continue
+        verdicts.append(claims_module.judge(item, outcome.metrics))
+    table = Table(title="claims")
+    for column in ("claim", "expected", "measured", "paper", "verdict"):
+        table.add_column(column)
+    for v in verdicts:
+        measured = "; ".join(
+            f"{e.metric}={v.measured.get(e.metric, float('nan')):.4f}" for e in v.claim.expect
+        )
+        mark = "[green]PASS[/]" if v.passed else "[red]FAIL[/]"
+        name = v.claim.name + (" (control)" if v.claim.control else "")
+        table.add_row(
+            name,
+            "; ".join(e.describe() for e in v.claim.expect),
+            measured,
+            v.claim.paper_value,
+            mark,
+        )
+    console.print(table)
+    failed = [v for v in verdicts if not v.passed]
+    if failed:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
