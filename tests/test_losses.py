@@ -25,8 +25,9 @@ def manual_info_nce(h, hp, tau, sim):
 )
 def test_matches_the_formula(name, sim):
     gen = torch.Generator().manual_seed(0)
-    h, hp = torch.randn(6, 3, generator=gen, dtype=torch.float64), torch.randn(
-        6, 3, generator=gen, dtype=torch.float64
+    h, hp = (
+        torch.randn(6, 3, generator=gen, dtype=torch.float64),
+        torch.randn(6, 3, generator=gen, dtype=torch.float64),
     )
     got = float(info_nce(h, hp, 0.7, name))
     assert got == pytest.approx(manual_info_nce(h, hp, 0.7, sim), rel=1e-9)

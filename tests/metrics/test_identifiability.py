@@ -26,7 +26,9 @@ def test_mcc_perfect_under_permutation_sign_and_affine():
 
 def test_spearman_mcc_perfect_under_monotone_maps_but_pearson_is_not():
     z = latents()
-    h = np.column_stack([np.exp(3 * z[:, 0]), z[:, 1] ** 3, np.tanh(4 * z[:, 2]), -z[:, 3], z[:, 4]])
+    h = np.column_stack(
+        [np.exp(3 * z[:, 0]), z[:, 1] ** 3, np.tanh(4 * z[:, 2]), -z[:, 3], z[:, 4]]
+    )
     assert mcc(z, h, method="spearman") == pytest.approx(1.0, abs=1e-12)
     assert mcc(z, h, method="pearson") < 0.98
 

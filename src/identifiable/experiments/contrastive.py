@@ -25,9 +25,10 @@ sphere row of Table 1: vMF κ = 1 data and model (τ = 1). Paper Table 1 row 1 (
 vMF(κ=1), InfoNCE): R² 98.94 ± 0.05 (identity 66.98 ± 2.79, supervised 99.71 ± 0.05) — these
 numbers are recalled, not verified against the PDF here; Table 2 (box, Laplace/L1) reports MCC in
 the high 90s. The paper's full run needs ~60 h on 2 CPU cores (0.73 s/step), so the defaults below
-are the CPU-sized setting: κ = 10 (τ = 0.1), a 3×256 encoder, batch 512, lr 1e-3, 8 000 steps
-(≈ 1–1.5 min on 2 cores). ``CLAIMS`` lists the fast claims and the longer ones that compare with
-the paper's headline.
+are the CPU-sized setting: κ = 10 (τ = 0.1), a 3×256 encoder, batch 512, Adam lr 1e-3 (constant),
+10 000 steps (≈ 1.5 min on 2 cores). ``CLAIMS`` lists the fast claims and the longer ones that
+compare with the paper's headline (the long sphere run uses a cosine lr decay, which lifts the
+final R² on long runs but hurt short ones: box MCC 0.61 vs 0.87 after 4 000 steps).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Config:
     tau:            InfoNCE temperature (τ = 1/κ is the matched model).
     batch_size:     pairs per step (B − 1 in-batch negatives each).
     lr:             Adam learning rate.
+    lr_schedule:    ``constant`` (as the reference) or ``cosine`` decay to 0 over ``steps``.
     steps:          optimisation steps, each on a freshly sampled batch.
     eval_every:     evaluate linear R² and MCC on 4 096 held-out samples every this many steps.
     eval_size:      samples for the final metrics (nonlinear R² uses at most 3 000 of them).
@@ -85,7 +87,8 @@ class Config:
     tau: float = 0.1
     batch_size: int = 512
     lr: float = 1e-3
-    steps: int = 8000
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    steps: int = 10_000
     eval_every: int = 500
     eval_size: int = 10_000
     seed: int = 0
@@ -146,6 +149,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
         tau=cfg.tau,
         batch_size=cfg.batch_size,
         lr=cfg.lr,
+        lr_schedule=cfg.lr_schedule,
         steps=cfg.steps,
         eval_every=cfg.eval_every,
         random_state=cfg.seed,
@@ -184,7 +188,7 @@ CLAIMS = [
         statement="On the box [-1,1]^10 with Laplace positives and an L1 InfoNCE model, the "
         "latents are recovered up to permutation and sign: MCC ≈ 1.",
         paper=PAPER + ", Thm. 5 and Table 2",
-        overrides={"world": "box", "steps": 20000, "eval_every": 1000},
+        overrides={"world": "box", "steps": 10000, "eval_every": 1000},
         expect=(Expectation("mcc", ">=", 0.9),),
         paper_value="MCC in the high 90s (Table 2; exact value not verified)",
         fast=False,
@@ -196,8 +200,29 @@ CLAIMS = [
         "invariant, so InfoNCE learns them only up to a rotation — linear R² high, MCC low.",
         paper=PAPER + ", Sec. 4 (the Normal conditional is the rotation-invariant case)",
         overrides={"world": "gaussian", "steps": 4000},
-        expect=(Expectation("linear_r2", ">=", 0.9), Expectation("mcc", "<=", 0.85)),
+        expect=(Expectation("linear_r2", ">=", 0.85), Expectation("mcc", "<=", 0.8)),
         paper_value="not permutation-identifiable (theory)",
         control=True,
+    ),
+    Claim(
+        name="contrastive/sphere-long",
+        experiment="contrastive",
+        statement="Long run of the sphere claim: linear R² within 2 points of the paper's "
+        "headline (98.94 ± 0.05, Table 1 row 1). " + _SPHERE,
+        paper=PAPER + ", Table 1",
+        overrides={"steps": 30000, "eval_every": 2000, "lr_schedule": "cosine"},
+        expect=(Expectation("linear_r2", "between", 0.9694, 1.0),),
+        paper_value="R² 98.94 ± 0.05 (Table 1; recalled, not verified against the PDF)",
+        fast=False,
+    ),
+    Claim(
+        name="contrastive/box-long",
+        experiment="contrastive",
+        statement="Long run of the box claim (Laplace positives, L1 model): MCC in the high 90s.",
+        paper=PAPER + ", Table 2",
+        overrides={"world": "box", "steps": 30000, "eval_every": 2000},
+        expect=(Expectation("mcc", ">=", 0.97),),
+        paper_value="MCC in the high 90s (Table 2; exact value not verified)",
+        fast=False,
     ),
 ]

@@ -34,6 +34,7 @@ class ContrastiveLearner:
     tau:           InfoNCE temperature.
     batch_size:    pairs per step; the other B − 1 positives are each row's negatives.
     lr:            Adam learning rate.
+    lr_schedule:   ``"constant"`` (as the reference) or ``"cosine"`` (decay to 0 over ``steps``).
     steps:         optimisation steps, each on a fresh batch from the world.
     eval_every:    every this many steps, score ``linear_r2`` and ``mcc`` on a held-out sample.
     eval_size:     size of that held-out sample (drawn once, from its own generator).
@@ -52,6 +53,7 @@ class ContrastiveLearner:
         tau: float = 0.1,
         batch_size: int = 512,
         lr: float = 1e-3,
+        lr_schedule: str = "constant",
         steps: int = 3000,
         eval_every: int = 250,
         eval_size: int = 4096,
@@ -64,6 +66,7 @@ class ContrastiveLearner:
         self.tau = tau
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.steps = steps
         self.eval_every = eval_every
         self.eval_size = eval_size
@@ -81,6 +84,8 @@ class ContrastiveLearner:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not self.tau > 0:
             raise ValueError(f"tau must be > 0, got {self.tau}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
 
@@ -115,6 +120,11 @@ class ContrastiveLearner:
             generator=init_generator,
         ).to(self.device_)
         optimizer = torch.optim.Adam(self.encoder_.parameters(), lr=self.lr)
+        schedule = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.steps)
+            if self.lr_schedule == "cosine"
+            else None
+        )
 
         self.history_: list[dict[str, float]] = []
         losses = torch.zeros(self.steps)
@@ -129,6 +139,8 @@ class ContrastiveLearner:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
             losses[step - 1] = loss.detach()
             train_seconds += time.perf_counter() - start
 

@@ -1,0 +1,39 @@
+import math
+
+import pytest
+
+from identifiable.claims import Claim, Expectation, judge, select
+
+
+def test_expectations():
+    assert Expectation("a", ">=", 0.5).holds(0.5)
+    assert not Expectation("a", ">=", 0.5).holds(0.49)
+    assert Expectation("a", "<=", 0.5).holds(0.1)
+    assert Expectation("a", "between", 0.1, 0.2).holds(0.15)
+    assert not Expectation("a", "between", 0.1, 0.2).holds(0.25)
+    assert not Expectation("a", ">=", 0.5).holds(math.nan)
+
+
+def test_bad_expectations():
+    with pytest.raises(ValueError):
+        Expectation("a", "==", 1.0)
+    with pytest.raises(ValueError):
+        Expectation("a", "between", 1.0)
+
+
+def test_judge_reports_each_failure():
+    claim = Claim(
+        "x/y", "x", "s", "p", expect=(Expectation("a", ">=", 1), Expectation("b", "<=", 0))
+    )
+    verdict = judge(claim, {"a": 2, "b": 3})
+    assert not verdict.passed and len(verdict.failures) == 1 and "b ≤ 0" in verdict.failures[0]
+    assert not judge(claim, {}).passed
+
+
+def test_select_by_prefix_and_errors():
+    assert all(c.name.startswith("contrastive/") for c in select("contrastive"))
+    assert [c.name for c in select("contrastive/sphere-orthogonal")] == [
+        "contrastive/sphere-orthogonal"
+    ]
+    with pytest.raises(ValueError, match="no claim matches"):
+        select("nothing")
