@@ -360,5 +360,5 @@ class Store:
             wide = metrics.pivot_table(
                 index="key", columns="name", values="value", aggfunc="first"
             ).reset_index()
-            runs = runs.merge(wide, on="key", how="left")
+            runs = runs.merge(wide, on="key", how="left", suffixes=("", "_metric"))
         return runs.reset_index(drop=True)
