@@ -70,14 +70,14 @@ def _fmt(value) -> str:
 
 
 def _metrics_table(title: str, metrics: dict[str, float]) -> Table:
-    from identifiable.metrics import METRICS
+    from identifiable.metrics import metric_info
 
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("forgives", style="dim")
     for name, value in metrics.items():
-        info = METRICS.get(name)
+        info = metric_info(name)
         table.add_row(name, _fmt(value), info.forgives if info else "")
     return table
 

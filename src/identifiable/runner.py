@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from identifiable import experiments
 from identifiable.experiments.base import Progress, Result, no_progress
 from identifiable.experiments.config import config_to_dict
-from identifiable.metrics import METRICS
+from identifiable.metrics import metric_info
 from identifiable.store import RunRecord, Store, run_key
 
 __all__ = ["Outcome", "execute"]
@@ -58,5 +58,5 @@ def execute(
         text = f"{type(error).__name__}: {error}"
         store.fail(record, text + "\n" + traceback.format_exc(limit=8))
         raise
-    store.finish(record, result.metrics, result.curves, METRICS)
+    store.finish(record, result.metrics, result.curves, metric_info)
     return Outcome(key, "done", dict(result.metrics), result=result)

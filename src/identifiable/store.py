@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -232,15 +233,14 @@ class Store:
         record: RunRecord,
         metrics: dict[str, float],
         curves: pd.DataFrame,
-        metric_info: dict[str, Any] | None = None,
+        metric_info: Callable[[str], Any] | None = None,
     ) -> None:
         """Write results, then flip the record to ``done`` (the commit point)."""
         directory = self._dir(record.key)
         directory.mkdir(parents=True, exist_ok=True)
-        info = metric_info or {}
         rows = []
         for name, value in metrics.items():
-            meta = info.get(name)
+            meta = metric_info(name) if metric_info else None
             rows.append(
                 {
                     "key": record.key,

@@ -36,7 +36,7 @@ from sklearn.metrics import r2_score
 
 from identifiable._validation import as_2d_array, check_same_rows
 
-__all__ = ["METRICS", "MetricInfo", "linear_r2", "mcc", "nonlinear_r2"]
+__all__ = ["METRICS", "MetricInfo", "linear_r2", "mcc", "metric_info", "nonlinear_r2"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,16 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("loss", False, "training objective"),
     )
 }
+
+
+def metric_info(name: str) -> MetricInfo | None:
+    """What ``name`` measures; a baseline such as ``identity_mcc`` has the meaning of ``mcc``."""
+    if name in METRICS:
+        return METRICS[name]
+    for prefix in ("identity_", "untrained_", "baseline_"):
+        if name.startswith(prefix) and name[len(prefix) :] in METRICS:
+            return METRICS[name[len(prefix) :]]
+    return None
 
 
 def _inputs(z_true, z_hat, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
