@@ -167,20 +167,29 @@ def runs(
         str | None,
         typer.Option(help="Only runs with this status: running, done, failed, interrupted."),
     ] = None,
-    format_: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    format_: Annotated[
+        str, typer.Option("--format", help="table, csv, json or parquet (needs --output).")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option(help="File for --format parquet.")] = None,
     store: StoreOption = None,
 ) -> None:
     """Show the runs in the store (one row per run, with final metrics)."""
     from identifiable.store import STATUSES
 
-    if format_ not in ("table", "csv", "json"):
-        _fail(f"--format must be table, csv or json, got {format_!r}")
+    if format_ not in ("table", "csv", "json", "parquet"):
+        _fail(f"--format must be table, csv, json or parquet, got {format_!r}")
     if status is not None and status not in STATUSES:
         _fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
     frame = _store(store).table(experiment=experiment, status=status)
     frame = frame.drop(columns=["attempt"], errors="ignore")
     if format_ == "csv":
         sys.stdout.write(frame.to_csv(index=False))
+        return
+    if format_ == "parquet":
+        if output is None:
+            _fail("--format parquet writes a file: add --output runs.parquet")
+        frame.to_parquet(output, index=False)
+        console.print(f"wrote {len(frame)} runs to {output}")
         return
     if format_ == "json":
         records = (
@@ -217,14 +226,24 @@ def runs(
 @app.command()
 def report(
     experiment: Annotated[str | None, typer.Argument(help="Only this experiment.")] = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(help="Aggregate this sweep: mean ± 95% CI over seeds, figures, CSV, HTML."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for report.md and figures.")] = Path("reports"),
     store: StoreOption = None,
 ) -> None:
-    """Write a Markdown report with figures from the store."""
+    """Write a Markdown report with figures from the store (or a sweep's HTML report)."""
     from identifiable import experiments
     from identifiable.report import write_report
 
     with _user_errors():
+        if sweep:
+            from identifiable.report_sweep import write_sweep_report
+
+            path = write_sweep_report(_store(store), sweep, out)
+            console.print(f"sweep report written to [bold]{path}[/] (+ .md, .csv, figures)")
+            return
         if experiment:
             experiments.get(experiment)
         path = write_report(_store(store), experiment, out)
@@ -290,6 +309,164 @@ def reproduce(
     console.print(table)
     failed = [v for v in verdicts if not v.passed]
     if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def sweep(
+    experiment: Annotated[str | None, typer.Argument(help="Experiment (or give --file).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="TOML sweep file: experiment, name, seeds, [base], [grid], [zip]."
+        ),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option("--grid", help="Swept key=v1,v2,... (repeatable; cartesian product)."),
+    ] = None,
+    zip_: Annotated[
+        list[str] | None,
+        typer.Option("--zip", help="Key=v1,v2,... varied together with the other --zip keys."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Fixed override key=value for every run.")
+    ] = None,
+    seeds: Annotated[str, typer.Option(help="Seed count (5 = 0..4) or list (3,7).")] = "1",
+    name: Annotated[str | None, typer.Option(help="Sweep name (default: derived).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel runs (default: cores // threads).")
+    ] = None,
+    threads: Annotated[int, typer.Option(help="torch threads per run.")] = 1,
+    backend: Annotated[str, typer.Option(help="local, ray or inline.")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (ray backend); default starts a local Ray."),
+    ] = None,
+    cpus_per_run: Annotated[float, typer.Option(help="Ray CPUs per run.")] = 1.0,
+    gpus_per_run: Annotated[float, typer.Option(help="Ray GPUs (fraction) per run.")] = 0.0,
+    dry_run: Annotated[bool, typer.Option(help="Print the expanded runs; run nothing.")] = False,
+    force: Annotated[bool, typer.Option(help="Re-run finished runs too.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Run a grid of configs × seeds in parallel (locally or on Ray); resumable."""
+    import os
+
+    from identifiable.experiments.config import ConfigError, parse_overrides
+    from identifiable.sweep import SweepSpec, parse_axis, run_sweep, seeds_from
+
+    with _user_errors():
+        seed_list = seeds_from(int(seeds) if seeds.strip().isdigit() else seeds)
+        axes = {
+            "grid": parse_axis(grid or []),
+            "zipped": parse_axis(zip_ or []),
+            "base": parse_overrides(set_ or []),
+        }
+        if file is not None:
+            spec = SweepSpec.from_file(file, name=name)
+            spec = SweepSpec(
+                spec.experiment,
+                {**spec.base, **axes["base"]},
+                {**spec.grid, **axes["grid"]},
+                {**spec.zipped, **axes["zipped"]},
+                seed_list if seeds != "1" else spec.seeds,
+                spec.name,
+            )
+        elif experiment is None:
+            raise ConfigError("give an experiment name or --file sweep.toml")
+        else:
+            spec = SweepSpec(
+                experiment, axes["base"], axes["grid"], axes["zipped"], seed_list, name
+            )
+        runs = spec.expand()
+    result_store = _store(store)
+    cores = os.cpu_count() or 1
+    workers = workers or max(1, cores // threads)
+    if dry_run:
+        table = Table(title=f"sweep {spec.sweep_name}: {len(runs)} runs")
+        for column in ("#", "key", "params", "in store"):
+            table.add_column(column)
+        done = 0
+        for run in runs:
+            finished = result_store.is_done(run.key)
+            done += finished
+            params = ", ".join(f"{k}={v}" for k, v in run.params.items())
+            table.add_row(str(run.index), run.key, params, "done" if finished else "")
+        console.print(table)
+        past = result_store.table(experiment=spec.experiment, status="done")
+        todo = len(runs) - (0 if force else done)
+        if len(past) and "wall_seconds" in past:
+            each = float(past["wall_seconds"].median())
+            console.print(
+                f"{todo} to run; ≈ {each * todo / workers / 60:.1f} min with {workers} "
+                f"worker(s) (median {each:.1f} s per finished {spec.experiment} run)"
+            )
+        else:
+            console.print(
+                f"{todo} to run with {workers} worker(s); no finished "
+                f"{spec.experiment} run in the store to estimate the cost from"
+            )
+        return
+
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    counts = {"done": 0, "failed": 0, "skipped": 0, "interrupted": 0, "running": 0}
+    with Progress(*columns, console=errors) as bar:
+        task = bar.add_task(spec.sweep_name, total=len(runs), info="")
+
+        def on_event(kind, run, info) -> None:
+            params = ", ".join(f"{k}={v}" for k, v in run.params.items())
+            if kind == "start":
+                counts["running"] += 1
+            else:
+                if kind != "skipped":
+                    counts["running"] -= 1
+                counts[kind] += 1
+                bar.advance(task)
+                if kind == "done":
+                    shown = {
+                        k: v
+                        for k, v in info["metrics"].items()
+                        if k in ("linear_r2", "mcc", "ica_rel_error")
+                    }
+                    text = "  ".join(f"{k}={_fmt(v)}" for k, v in shown.items())
+                    bar.console.print(f"[green]✓[/] {run.key} {params}  {text}")
+                elif kind in ("failed", "interrupted"):
+                    bar.console.print(f"[red]✗[/] {run.key} {params}  {kind}: {info['error']}")
+            bar.update(task, info="  ".join(f"{k} {v}" for k, v in counts.items()))
+
+        try:
+            with _user_errors():
+                summary = run_sweep(
+                    spec,
+                    result_store,
+                    workers=workers,
+                    threads=threads,
+                    backend=backend,
+                    force=force,
+                    address=address,
+                    cpus_per_run=cpus_per_run,
+                    gpus_per_run=gpus_per_run,
+                    on_event=on_event,
+                )
+        except KeyboardInterrupt:
+            _fail(
+                "interrupted; finished runs are kept, in-flight runs marked interrupted; "
+                "run the same command again to resume",
+                code=130,
+            )
+    console.print(
+        f"sweep {spec.sweep_name}: {summary.done} done, {summary.skipped} skipped, "
+        f"{summary.failed} failed, {summary.interrupted} interrupted in {summary.seconds:.1f} s "
+        f"— report: identifiable report --sweep {spec.sweep_name}"
+    )
+    if not summary.ok:
         raise typer.Exit(1)
 
 

@@ -38,9 +38,12 @@ def run_label(experiment: str, config: dict) -> str:
 def claim_verdicts(store: Store, experiment: str | None = None) -> list:
     """Verdicts for claims whose config has a finished run in the store."""
     found = []
-    for claim in claims_module.all_claims():
-        if experiment and claim.experiment != experiment:
-            continue
+    candidates = (
+        getattr(experiments.get(experiment), "CLAIMS", [])
+        if experiment
+        else claims_module.all_claims()
+    )
+    for claim in candidates:
         module = experiments.get(claim.experiment)
         config = build_config(module.Config, claim.overrides)
         key = run_key(claim.experiment, config_to_dict(config))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -64,13 +65,16 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def _atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write to a temporary file and rename it into place; ``durable`` also fsyncs (survives a
+    machine crash, not only a process crash)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -90,6 +94,7 @@ def _atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
         raise
 
 
+@functools.cache
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
@@ -104,6 +109,7 @@ def _git_commit() -> str | None:
         return None
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in ("identifiable", "torch", "numpy", "scipy", "scikit-learn", "duckdb"):
@@ -203,7 +209,8 @@ class Store:
         directory.mkdir(parents=True, exist_ok=True)
         fields = {k: v for k, v in record.__dict__.items() if not k.startswith("_")}
         data = json.dumps(fields, indent=1, sort_keys=True, default=str).encode()
-        _atomic_write_bytes(directory / "run.json", data)
+        # the transient "running" record needs no fsync; the final one does
+        _atomic_write_bytes(directory / "run.json", data, durable=record.status != "running")
 
     def start(
         self, experiment: str, config: dict[str, Any], *, tags: dict[str, Any] | None = None
@@ -218,7 +225,7 @@ class Store:
             attempt=uuid.uuid4().hex[:12],
             started_at=_now(),
             git_commit=_git_commit(),
-            versions=_versions(),
+            versions=dict(_versions()),
             host=socket.gethostname(),
             pid=os.getpid(),
             tags=tags,

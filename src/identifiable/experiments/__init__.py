@@ -17,6 +17,7 @@ from types import ModuleType
 _MODULES: dict[str, str] = {
     "contrastive": "identifiable.experiments.contrastive",
     "causal-plr": "identifiable.experiments.causal_plr",
+    "linear-ica": "identifiable.experiments.linear_ica",
 }
 
 
