@@ -24,12 +24,15 @@ def toy(monkeypatch):
 
 
 def test_expansion_order_and_keys_match_single_runs():
-    spec = SweepSpec("toy", base={"sleep": "0"}, grid={"value": ["1", "2"], "mode": ["ok"]},
-                     seeds=(0, 1))
+    spec = SweepSpec(
+        "toy", base={"sleep": "0"}, grid={"value": ["1", "2"], "mode": ["ok"]}, seeds=(0, 1)
+    )
     runs = spec.expand()
     assert [r.params for r in runs] == [
-        {"value": "1", "mode": "ok", "seed": 0}, {"value": "1", "mode": "ok", "seed": 1},
-        {"value": "2", "mode": "ok", "seed": 0}, {"value": "2", "mode": "ok", "seed": 1},
+        {"value": "1", "mode": "ok", "seed": 0},
+        {"value": "1", "mode": "ok", "seed": 1},
+        {"value": "2", "mode": "ok", "seed": 0},
+        {"value": "2", "mode": "ok", "seed": 1},
     ]
     module = experiments.get("toy")
     single = build_config(module.Config, {"value": "2"}, seed=1)
@@ -121,8 +124,13 @@ def test_sigkill_of_the_driver_then_resume_loses_and_duplicates_nothing(tmp_path
     for key in finished_before:  # every finished row is intact
         assert store.metrics(key)["value"] >= 0 and len(store.curves(key)) == 3
 
-    spec = SweepSpec("toy", base={"mode": "sleep", "sleep": "0.4"},
-                     grid={"value": [str(v) for v in range(12)]}, seeds=(0,), name="killed")
+    spec = SweepSpec(
+        "toy",
+        base={"mode": "sleep", "sleep": "0.4"},
+        grid={"value": [str(v) for v in range(12)]},
+        seeds=(0,),
+        name="killed",
+    )
     summary = run_sweep(spec, store, workers=2)
     assert summary.skipped == len(finished_before)
     assert summary.done == 12 - len(finished_before) and summary.ok
@@ -134,16 +142,33 @@ def test_sigkill_of_the_driver_then_resume_loses_and_duplicates_nothing(tmp_path
 def test_inline_backend_and_cli(tmp_path):
     runner = CliRunner()
     store = str(tmp_path)
-    dry = runner.invoke(app, ["sweep", "toy", "--grid", "value=1,2", "--seeds", "2",
-                              "--store", store, "--dry-run"])
+    dry = runner.invoke(
+        app, ["sweep", "toy", "--grid", "value=1,2", "--seeds", "2", "--store", store, "--dry-run"]
+    )
     assert dry.exit_code == 0 and "4 runs" in dry.output
     assert not Store(store).records()
-    ok = runner.invoke(app, ["sweep", "toy", "--grid", "value=1,2", "--seeds", "2", "--name", "c",
-                             "--backend", "inline", "--store", store])
+    ok = runner.invoke(
+        app,
+        [
+            "sweep",
+            "toy",
+            "--grid",
+            "value=1,2",
+            "--seeds",
+            "2",
+            "--name",
+            "c",
+            "--backend",
+            "inline",
+            "--store",
+            store,
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "4 done" in ok.output
-    bad = runner.invoke(app, ["sweep", "toy", "--grid", "mode=fail", "--store", store,
-                              "--backend", "inline"])
+    bad = runner.invoke(
+        app, ["sweep", "toy", "--grid", "mode=fail", "--store", store, "--backend", "inline"]
+    )
     assert bad.exit_code == 1 and "deliberate failure" in bad.output
     wrong = runner.invoke(app, ["sweep", "toy", "--grid", "colour=red", "--store", store])
     assert wrong.exit_code == 2 and "unknown config key 'colour'" in wrong.output
@@ -175,8 +200,13 @@ def test_report_aggregates_mean_and_ci(tmp_path):
 def test_ray_backend_on_a_local_instance(tmp_path):
     ray = pytest.importorskip("ray")
     store = Store(tmp_path)
-    spec = SweepSpec("linear-ica", base={"n_samples": "500"},
-                     grid={"source": ["laplace", "gaussian"]}, seeds=(0, 1), name="ray")
+    spec = SweepSpec(
+        "linear-ica",
+        base={"n_samples": "500"},
+        grid={"source": ["laplace", "gaussian"]},
+        seeds=(0, 1),
+        name="ray",
+    )
     try:
         summary = run_sweep(spec, store, backend="ray", threads=1)
     finally:
@@ -197,18 +227,56 @@ def test_sweep_html_renders_in_headless_chromium(tmp_path):
     from identifiable.report_sweep import write_sweep_report
 
     store = Store(tmp_path / "runs")
-    run_sweep(SweepSpec("toy", grid={"value": ["1", "2", "4"]}, seeds=(0, 1), name="web"),
-              store, backend="inline")
+    run_sweep(
+        SweepSpec("toy", grid={"value": ["1", "2", "4"]}, seeds=(0, 1), name="web"),
+        store,
+        backend="inline",
+    )
     page = write_sweep_report(store, "web", tmp_path / "out")
     shot = tmp_path / "shot.png"
     subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1400",
-         f"--screenshot={shot}", page.resolve().as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1000,1400",
+            f"--screenshot={shot}",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     pixels = matplotlib.image.imread(shot)
     # a rendered page with a table and embedded figures is far from a blank screen
     assert pixels.shape[0] >= 1000 and pixels.std() > 0.05
     assert (pixels[..., :3].mean(-1) < 0.5).mean() > 0.005  # some dark text/lines
+
+
+def test_ctrl_c_marks_in_flight_runs_interrupted_and_keeps_finished_ones(tmp_path):
+    script = KILLABLE.replace('name="killed")\n    run_sweep', 'name="ctrl-c")\n    run_sweep')
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path), str(HERE)],
+        start_new_session=True,
+        stderr=subprocess.PIPE,
+    )
+    store = Store(tmp_path)
+    deadline = time.time() + 60
+    while time.time() < deadline and sum(r.status == "done" for r in store.records()) < 2:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    statuses = [r.status for r in store.records()]
+    assert statuses.count("done") >= 2
+    assert "interrupted" in statuses and "running" not in statuses
+    for record in store.records():
+        if record.status == "done":
+            assert len(store.curves(record.key)) == 3

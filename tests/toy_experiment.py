@@ -35,5 +35,6 @@ def run(cfg: Config, *, progress=no_progress) -> Result:
     if cfg.sleep:
         time.sleep(cfg.sleep)
     curves = pd.DataFrame({"step": [1, 2, 3], "value": [cfg.value] * 3})
-    return Result(metrics={"value": cfg.value, "seed_plus_value": cfg.seed + cfg.value},
-                  curves=curves)
+    return Result(
+        metrics={"value": cfg.value, "seed_plus_value": cfg.seed + cfg.value}, curves=curves
+    )
