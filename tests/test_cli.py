@@ -98,4 +98,4 @@ def test_unknown_experiment_and_claim(store):
 
 def test_runs_rejects_bad_format(store):
     result = invoke("runs", "--format", "xml", "--store", store)
-    assert result.exit_code == 2 and "table, csv or json" in result.output
+    assert result.exit_code == 2 and "table, csv, json or parquet" in result.output

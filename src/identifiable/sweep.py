@@ -249,7 +249,12 @@ def _child(experiment: str, config: Any, root: str, force: bool, threads: int) -
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     faulthandler.disable()  # a crash is reported by the driver, in one line
-    import torch
+    try:
+        # the driver forks with SIGINT blocked; a Ctrl-C that came meanwhile is delivered now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        import torch
+    except KeyboardInterrupt:
+        os._exit(130)
 
     from identifiable.runner import execute
 
@@ -377,11 +382,16 @@ def _run_local(spec, store, todo, workers, threads, force, summary, on_event) ->
     import multiprocessing
     from multiprocessing.connection import wait
 
+    import torch  # noqa: F401  (imported once here, so forked workers start in milliseconds)
+
     context = multiprocessing.get_context("fork")
     queue = list(todo)
     active: dict[int, tuple[Any, RunSpec]] = {}
+    sigint = {signal.SIGINT}
     try:
         while queue or active:
+            # Ctrl-C is only let in while waiting, so no worker is ever started untracked
+            signal.pthread_sigmask(signal.SIG_BLOCK, sigint)
             while queue and len(active) < workers:
                 run = queue.pop(0)
                 process = context.Process(
@@ -392,7 +402,9 @@ def _run_local(spec, store, todo, workers, threads, force, summary, on_event) ->
                 process.start()
                 active[process.sentinel] = (process, run)
                 on_event("start", run, {})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, sigint)
             ready = wait(list(active), timeout=1.0)
+            signal.pthread_sigmask(signal.SIG_BLOCK, sigint)
             for sentinel in ready:
                 process, run = active.pop(sentinel)
                 process.join()
@@ -405,6 +417,7 @@ def _run_local(spec, store, todo, workers, threads, force, summary, on_event) ->
                     reason = f"worker exited with code {code}"
                 _finish_event(store, spec.experiment, run, summary, on_event, reason)
     except KeyboardInterrupt:
+        signal.pthread_sigmask(signal.SIG_BLOCK, sigint)
         for process, _ in active.values():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGINT)
@@ -418,3 +431,5 @@ def _run_local(spec, store, todo, workers, threads, force, summary, on_event) ->
                 store, spec.experiment, run, summary, on_event, "interrupted by the user (Ctrl-C)"
             )
         raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, sigint)
