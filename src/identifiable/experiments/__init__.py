@@ -18,6 +18,7 @@ _MODULES: dict[str, str] = {
     "contrastive": "identifiable.experiments.contrastive",
     "causal-plr": "identifiable.experiments.causal_plr",
     "linear-ica": "identifiable.experiments.linear_ica",
+    "sprites-classification": "identifiable.experiments.sprites_classification",
 }
 
 
