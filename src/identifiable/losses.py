@@ -16,13 +16,17 @@ This is the cross-entropy of row i's logits against its own positive, computed w
 (numerically stable for any τ). The reference implementation (cl-ica ``SimCLRLoss`` /
 ``LpSimCLRLoss``) uses the *anchors* h_j as negatives and also counts j = i; both are consistent
 estimators of the same population objective, so compare R²/MCC curves, not loss values.
+
+AnInfoNCE (:func:`an_info_nce`; Rusak, Reizinger, Juhos, Bringmann, Zimmermann, Brendel (2025),
+"InfoNCE: Identifying the Gap Between Theory and Practice", AISTATS, arXiv:2407.00143) replaces
+s/τ by a learned diagonal metric, s_Λ̂(a, b) = −½(a − b)ᵀΛ̂(a − b).
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["SIMILARITIES", "info_nce", "similarity_matrix"]
+__all__ = ["SIMILARITIES", "an_info_nce", "info_nce", "similarity_matrix"]
 
 SIMILARITIES = ("dot", "l1", "l2")
 
@@ -59,4 +63,44 @@ def info_nce(
     if not tau > 0:
         raise ValueError(f"tau must be > 0, got {tau}")
     logits = similarity_matrix(h, h_pos, similarity) / tau
+    return (torch.logsumexp(logits, dim=1) - logits.diagonal()).mean()
+
+
+def an_info_nce(h: torch.Tensor, h_pos: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
+    """AnInfoNCE with in-batch negatives and a diagonal metric Λ̂; returns a scalar tensor.
+
+        s_Λ̂(a, b) = −½ (a − b)ᵀ Λ̂ (a − b),   Λ̂ = diag(lambda_) (positive),
+        L = (1/B) Σ_i [ −s_Λ̂(h_i, h̃_i) + log Σ_j exp(s_Λ̂(h_i, h̃_j)) ]
+
+    Rusak, Reizinger, Juhos, Bringmann, Zimmermann, Brendel (2025), "InfoNCE: Identifying the Gap
+    Between Theory and Practice", AISTATS, arXiv:2407.00143. Positives z̃ ~ N(z, Λ⁻¹) (projected
+    on the sphere) make the model with Λ̂ = Λ the matched one; minimising over f *and* Λ̂ recovers
+    z up to a permutation within blocks of equal Λ_k (an orthogonal map inside each block), and
+    Λ̂ up to the same permutation. Λ̂ is the temperature too: there is no τ.
+
+    Plain InfoNCE is the special case Λ̂ = I/τ: for unit-norm h, −½‖h − h̃‖²/τ = (hᵀh̃ − 1)/τ,
+    so every logit row shifts by the constant −1/τ and the loss equals
+    ``info_nce(h, h_pos, tau, "dot")``. The reference (brendel-group/AnInfoNCE ``AnInfoNCELoss``)
+    uses the 2B − 2 SimCLR negatives of both views; here, as in :func:`info_nce`, row i's
+    negatives are the other positives h̃_j.
+
+    h, h_pos: (B, d); lambda_: (d,) positive weights (e.g. ``softplus`` of a free parameter),
+    differentiable — gradients flow into Λ̂ as well as into h.
+    """
+    if h.ndim != 2 or h.shape != h_pos.shape:
+        raise ValueError(
+            f"h and h_pos must both have shape (batch, dim), got {tuple(h.shape)} and "
+            f"{tuple(h_pos.shape)}"
+        )
+    if h.shape[0] < 2:
+        raise ValueError(f"AnInfoNCE needs a batch of at least 2 (for negatives), got {h.shape[0]}")
+    lambda_ = torch.as_tensor(lambda_, dtype=h.dtype, device=h.device)
+    if lambda_.shape != (h.shape[1],):
+        raise ValueError(
+            f"lambda_ must have shape ({h.shape[1]},), one weight per dimension, got "
+            f"{tuple(lambda_.shape)}"
+        )
+    # −½‖√Λ̂ ⊙ (a − b)‖² for every pair: one matmul on the rescaled rows
+    scale = lambda_.clamp_min(0.0).sqrt()
+    logits = 0.5 * similarity_matrix(h * scale, h_pos * scale, "l2")
     return (torch.logsumexp(logits, dim=1) - logits.diagonal()).mean()

@@ -18,6 +18,8 @@ _MODULES: dict[str, str] = {
     "contrastive": "identifiable.experiments.contrastive",
     "causal-plr": "identifiable.experiments.causal_plr",
     "linear-ica": "identifiable.experiments.linear_ica",
+    "aninfonce": "identifiable.experiments.aninfonce",
+    "cross-entropy": "identifiable.experiments.cross_entropy",
     "sprites-classification": "identifiable.experiments.sprites_classification",
 }
 

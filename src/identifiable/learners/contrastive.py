@@ -4,6 +4,13 @@ Zimmermann, Sharma, Schneider, Bethge, Brendel (2021), "Contrastive Learning Inv
 Generating Process", arXiv:2102.08850: minimising InfoNCE (:func:`identifiable.losses.info_nce`)
 over encoders f makes h = f(g(z)) recover z up to the indeterminacy of the similarity (an
 orthogonal map for the dot product on the sphere, permutation and sign for L1 on the box).
+
+``similarity="anisotropic"`` trains with AnInfoNCE instead (:func:`identifiable.losses.an_info_nce`;
+Rusak et al. 2025, arXiv:2407.00143): the encoder output lies on the unit sphere and a diagonal
+Λ̂ = softplus(λ) is learned jointly with f (its own Adam learning rate ``lambda_lr``), as in
+brendel-group/AnInfoNCE ``main_mlp.py``. ``lambda_shape="isotropic"`` learns one shared value,
+Λ̂ = softplus(λ)·I: plain dot-product InfoNCE with a learned temperature τ = 1/Λ̂, the baseline
+that differs from AnInfoNCE only in the diagonal.
 """
 
 from __future__ import annotations
@@ -17,10 +24,12 @@ import torch
 from identifiable.device import pick_device
 from identifiable.experiments.base import Progress, no_progress
 from identifiable.learners.encoders import MLPEncoder
-from identifiable.losses import SIMILARITIES, info_nce
+from identifiable.losses import SIMILARITIES, an_info_nce, info_nce
 from identifiable.metrics import linear_r2, mcc
 
 __all__ = ["ContrastiveLearner"]
+
+LEARNER_SIMILARITIES = (*SIMILARITIES, "anisotropic")
 
 
 class ContrastiveLearner:
@@ -30,8 +39,13 @@ class ContrastiveLearner:
     ----------
     n_components:  output dimension of the encoder (usually the number of latents).
     hidden:        hidden widths of the MLP encoder.
-    similarity:    ``"dot"`` (output normalised to the unit sphere), ``"l1"`` or ``"l2"``.
-    tau:           InfoNCE temperature.
+    similarity:    ``"dot"`` (output normalised to the unit sphere), ``"l1"``, ``"l2"``, or
+                   ``"anisotropic"`` (AnInfoNCE on the unit sphere with a learned Λ̂).
+    tau:           InfoNCE temperature (unused by ``"anisotropic"``: Λ̂ is the temperature).
+    lambda_shape:  ``"diagonal"`` (AnInfoNCE) or ``"isotropic"`` (one learned Λ̂ for all
+                   dimensions, i.e. plain InfoNCE with a learned temperature); anisotropic only.
+    lambda_init:   initial value of every Λ̂_k (anisotropic only).
+    lambda_lr:     Adam learning rate of λ, Λ̂ = softplus(λ) (anisotropic only).
     batch_size:    pairs per step; the other B − 1 positives are each row's negatives.
     lr:            Adam learning rate.
     lr_schedule:   ``"constant"`` (as the reference) or ``"cosine"`` (decay to 0 over ``steps``).
@@ -42,7 +56,9 @@ class ContrastiveLearner:
     device:        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
 
     Attributes after ``fit``: ``encoder_`` (the torch module), ``history_`` (one dict per
-    evaluation: step, loss, linear_r2, mcc, train_seconds), ``device_``.
+    evaluation: step, loss, linear_r2, mcc, train_seconds), ``device_``; for
+    ``similarity="anisotropic"`` also ``lambda_`` (the learned Λ̂ as a numpy array, shape
+    (n_components,)) and ``lambda_k`` columns in ``history_``.
     """
 
     def __init__(
@@ -51,6 +67,9 @@ class ContrastiveLearner:
         hidden: tuple[int, ...] = (256, 256, 256),
         similarity: str = "dot",
         tau: float = 0.1,
+        lambda_shape: str = "diagonal",
+        lambda_init: float = 1.0,
+        lambda_lr: float = 1e-2,
         batch_size: int = 512,
         lr: float = 1e-3,
         lr_schedule: str = "constant",
@@ -64,6 +83,9 @@ class ContrastiveLearner:
         self.hidden = hidden
         self.similarity = similarity
         self.tau = tau
+        self.lambda_shape = lambda_shape
+        self.lambda_init = lambda_init
+        self.lambda_lr = lambda_lr
         self.batch_size = batch_size
         self.lr = lr
         self.lr_schedule = lr_schedule
@@ -74,10 +96,18 @@ class ContrastiveLearner:
         self.device = device
 
     def _validate(self) -> None:
-        if self.similarity not in SIMILARITIES:
+        if self.similarity not in LEARNER_SIMILARITIES:
             raise ValueError(
-                f"similarity must be one of {', '.join(SIMILARITIES)}, got {self.similarity!r}"
+                f"similarity must be one of {', '.join(LEARNER_SIMILARITIES)}, "
+                f"got {self.similarity!r}"
             )
+        if self.lambda_shape not in ("diagonal", "isotropic"):
+            raise ValueError(
+                f"lambda_shape must be diagonal or isotropic, got {self.lambda_shape!r}"
+            )
+        for name in ("lambda_init", "lambda_lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("n_components", "batch_size", "steps", "eval_every", "eval_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (2 if name == "batch_size" else 1):
@@ -116,10 +146,18 @@ class ContrastiveLearner:
             n_observed,
             self.n_components,
             tuple(self.hidden),
-            normalize=self.similarity == "dot",
+            normalize=self.similarity in ("dot", "anisotropic"),
             generator=init_generator,
         ).to(self.device_)
-        optimizer = torch.optim.Adam(self.encoder_.parameters(), lr=self.lr)
+        groups: list[dict] = [{"params": list(self.encoder_.parameters())}]
+        anisotropic = self.similarity == "anisotropic"
+        if anisotropic:  # Λ̂ = softplus(λ), one λ per dimension or one shared
+            size = self.n_components if self.lambda_shape == "diagonal" else 1
+            inverse_softplus = self.lambda_init + float(np.log(-np.expm1(-self.lambda_init)))
+            self._lambda_raw = torch.full((size,), inverse_softplus, device=self.device_)
+            self._lambda_raw.requires_grad_(True)
+            groups.append({"params": [self._lambda_raw], "lr": self.lambda_lr})
+        optimizer = torch.optim.Adam(groups, lr=self.lr)
         schedule = (
             torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.steps)
             if self.lr_schedule == "cosine"
@@ -135,7 +173,12 @@ class ContrastiveLearner:
             batch = world.pairs(self.batch_size, generator=data_generator)
             x = torch.cat([batch.x, batch.x_pos]).to(self.device_, non_blocking=True)
             h = self.encoder_(x)
-            loss = info_nce(h[: self.batch_size], h[self.batch_size :], self.tau, self.similarity)
+            h, h_pos = h[: self.batch_size], h[self.batch_size :]
+            if anisotropic:
+                lambda_ = torch.nn.functional.softplus(self._lambda_raw)
+                loss = an_info_nce(h, h_pos, lambda_.expand(self.n_components))
+            else:
+                loss = info_nce(h, h_pos, self.tau, self.similarity)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -146,7 +189,7 @@ class ContrastiveLearner:
 
             if not torch.isfinite(losses[step - 1]):
                 raise FloatingPointError(
-                    f"InfoNCE became {float(losses[step - 1])} at step {step}; "
+                    f"the contrastive loss became {float(losses[step - 1])} at step {step}; "
                     "lower lr or raise tau"
                 )
             if step % self.eval_every == 0 or step == self.steps:
@@ -157,10 +200,18 @@ class ContrastiveLearner:
                     **scores,
                     "train_seconds": train_seconds,
                 }
+                if anisotropic:
+                    self.lambda_ = self._learned_lambda()
+                    record.update({f"lambda_{k}": float(v) for k, v in enumerate(self.lambda_)})
                 self.history_.append(record)
                 last_eval = step
                 progress(step, self.steps, **{k: record[k] for k in ("loss", *scores)})
         return self
+
+    @torch.no_grad()
+    def _learned_lambda(self) -> np.ndarray:
+        lambda_ = torch.nn.functional.softplus(self._lambda_raw).expand(self.n_components)
+        return lambda_.detach().cpu().numpy().copy()
 
     @torch.no_grad()
     def transform(self, x) -> np.ndarray:

@@ -20,6 +20,10 @@ space          marginal p(z)        conditional p(z̃ | z)            sim(z, z̃
 ``gaussian``   N(0, I_n)            Normal(z, σ² = 1/(2κ))           −‖z − z̃‖₂²
 =============  ===================  ===============================  ==========================
 
+``AnisotropicSphereSpace`` breaks this pattern on purpose: one concentration Λ_k per latent
+(projected-normal positives; Rusak et al. 2025, arXiv:2407.00143), modelled by AnInfoNCE's
+similarity −½(a − b)ᵀΛ̂(a − b) (:func:`identifiable.losses.an_info_nce`).
+
 All sampling is batched torch and draws every random number from an explicit
 ``torch.Generator``: the same generator state gives the same tensors.
 """
@@ -32,7 +36,16 @@ from typing import Literal
 
 import torch
 
-__all__ = ["BoxSpace", "GaussianSpace", "LatentSpace", "SphereSpace", "sample_vmf"]
+__all__ = [
+    "LAMBDA_PRESETS",
+    "AnisotropicSphereSpace",
+    "BoxSpace",
+    "GaussianSpace",
+    "LatentSpace",
+    "SphereSpace",
+    "anisotropic_lambdas",
+    "sample_vmf",
+]
 
 _MAX_REJECTION_ROUNDS = 1000
 
@@ -253,3 +266,104 @@ class GaussianSpace(LatentSpace):
 
     def conditional(self, z: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
         return z + _normal(tuple(z.shape), generator).to(z.dtype) / math.sqrt(2.0 * self.kappa)
+
+
+LAMBDA_PRESETS = ("linspace", "bimodal")
+
+
+def anisotropic_lambdas(
+    preset: str, n_latents: int, low: float = 5.0, high: float = 25.0
+) -> tuple[float, ...]:
+    """Per-latent concentrations Λ of the AnInfoNCE reference (brendel-group/AnInfoNCE).
+
+    ``linspace``: Λ = linspace(low, high, n) (``--linearly-spaced-lambda``), all distinct;
+    ``bimodal``:  the first ⌊n/2⌋ latents at ``high``, the rest at ``low`` (the default run).
+    """
+    if preset not in LAMBDA_PRESETS:
+        raise ValueError(
+            f"lambda preset must be one of {', '.join(LAMBDA_PRESETS)}, got {preset!r}"
+        )
+    if not 0 < low <= high:
+        raise ValueError(f"need 0 < low <= high for the lambda preset, got low={low}, high={high}")
+    if preset == "linspace":
+        return tuple(float(v) for v in torch.linspace(low, high, n_latents, dtype=torch.float64))
+    half = n_latents // 2
+    return (float(high),) * half + (float(low),) * (n_latents - half)
+
+
+@dataclass(frozen=True)
+class AnisotropicSphereSpace(LatentSpace):
+    """Uniform marginal on S^{n−1}; anisotropic projected-normal positives kept near the sphere.
+
+        z ~ U(S^{n−1}),   δ ~ N(0, diag(1/Λ)),   z̃ = (z + δ)/‖z + δ‖,
+        accepted only when |‖z + δ‖ − 1| < ``threshold`` (else δ is redrawn).
+
+    Large Λ_k: latent k barely changes within a positive pair; small Λ_k: it changes a lot.
+    The rejection step keeps z + δ near the sphere, so the projection barely distorts the
+    Gaussian step. This is the reference's ``rejected_projected_normal``
+    (brendel-group/AnInfoNCE ``extended_sphere_space.py``, threshold 0.1); here batched: each
+    pending row draws ``candidates`` proposals at once and keeps its first accepted one
+    (acceptance is ≈ 15 % for the linspace preset, ≈ 10 % for bimodal at n = 10).
+    Rusak, Reizinger, Juhos, Bringmann, Zimmermann, Brendel (2025), "InfoNCE: Identifying the Gap
+    Between Theory and Practice", AISTATS, arXiv:2407.00143. The matched model is AnInfoNCE with
+    Λ̂ = Λ (:func:`identifiable.losses.an_info_nce`).
+    """
+
+    lambdas: tuple[float, ...] = anisotropic_lambdas("linspace", 10)
+    threshold: float = 0.1
+    candidates: int = 16
+    similarity: str = "anisotropic"
+
+    def __post_init__(self) -> None:
+        lambdas = tuple(self.lambdas)
+        if len(lambdas) < 2:
+            raise ValueError(f"need at least 2 lambdas (one per latent), got {len(lambdas)}")
+        if not all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in lambdas):
+            raise ValueError(f"every lambda must be a finite number > 0, got {lambdas}")
+        if not 0 < self.threshold:
+            raise ValueError(f"threshold must be > 0, got {self.threshold}")
+        if not isinstance(self.candidates, int) or self.candidates < 1:
+            raise ValueError(f"candidates must be an int >= 1, got {self.candidates!r}")
+        object.__setattr__(self, "lambdas", tuple(float(v) for v in lambdas))
+
+    @classmethod
+    def preset(cls, name: str, n_latents: int = 10, **kwargs) -> AnisotropicSphereSpace:
+        """The space with Λ from :func:`anisotropic_lambdas` (``linspace`` or ``bimodal``)."""
+        return cls(lambdas=anisotropic_lambdas(name, n_latents), **kwargs)
+
+    @property
+    def n_latents(self) -> int:  # type: ignore[override]
+        return len(self.lambdas)
+
+    @property
+    def kappa(self) -> float:  # type: ignore[override]
+        """Mean concentration (the interface's single κ; the conditional uses every Λ_k)."""
+        return sum(self.lambdas) / len(self.lambdas)
+
+    def marginal(self, n: int, *, generator: torch.Generator) -> torch.Tensor:
+        _check_n(n)
+        z = _normal((n, self.n_latents), generator)
+        return z / z.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+    def conditional(self, z: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
+        std = torch.tensor(self.lambdas, dtype=z.dtype, device=z.device).rsqrt()
+        out = torch.empty_like(z)
+        todo = torch.arange(z.shape[0], device=z.device)
+        for _ in range(_MAX_REJECTION_ROUNDS):
+            m = todo.numel()
+            proposal = z[todo].unsqueeze(1) + std * _normal(
+                (m, self.candidates, self.n_latents), generator
+            ).to(z.dtype)
+            norm = proposal.norm(dim=-1)
+            ok = (norm - 1.0).abs() < self.threshold  # (m, candidates)
+            first = ok.to(torch.int8).argmax(dim=1)  # first accepted proposal (0 when none)
+            done = ok.any(dim=1)
+            rows = torch.arange(m, device=z.device)[done]
+            out[todo[done]] = proposal[rows, first[done]] / norm[rows, first[done]].unsqueeze(-1)
+            todo = todo[~done]
+            if todo.numel() == 0:
+                return out
+        raise RuntimeError(
+            "anisotropic sampling did not finish: almost no z + δ lands within the threshold of "
+            "the sphere; raise the lambdas or the threshold"
+        )
