@@ -18,6 +18,7 @@ from torch import nn
 
 from identifiable.device import pick_device
 from identifiable.experiments.base import Progress, no_progress
+from identifiable.learners._training import seeded_generators
 from identifiable.learners.cnn import ConvEncoder
 
 __all__ = ["ShapeClassifier"]
@@ -90,9 +91,7 @@ class ShapeClassifier:
         """Train on ``world.sample(batch_size, generator=...)``: images -> ``shape[:, 0]``."""
         self._validate(world)
         self.device_ = pick_device(self.device)
-        init_generator = torch.Generator().manual_seed(self.random_state)
-        data_generator = torch.Generator().manual_seed(self.random_state + 1)
-        eval_generator = torch.Generator().manual_seed(self.random_state + 2)
+        init_generator, data_generator, eval_generator = seeded_generators(self.random_state)
 
         self.classes_ = tuple(world.shapes)
         self.encoder_ = ConvEncoder(

@@ -25,6 +25,7 @@ from torch import nn
 
 from identifiable.device import pick_device
 from identifiable.experiments.base import Progress, no_progress
+from identifiable.learners._training import flushed_denormals, seeded_generators
 from identifiable.learners.encoders import MLPEncoder
 from identifiable.metrics import linear_r2
 
@@ -101,18 +102,12 @@ class SupervisedClassifier:
     def fit(self, world: Any, *, progress: Progress = no_progress) -> SupervisedClassifier:
         """Train on ``world.sample(batch_size, generator=...)`` (fields x, z, index, label)."""
         self._validate()
-        flushed = torch.set_flush_denormal(True)
-        try:
+        with flushed_denormals():
             return self._fit(world, progress)
-        finally:
-            if flushed:
-                torch.set_flush_denormal(False)
 
     def _fit(self, world: Any, progress: Progress) -> SupervisedClassifier:
         self.device_ = pick_device(self.device)
-        init_generator = torch.Generator().manual_seed(self.random_state)
-        data_generator = torch.Generator().manual_seed(self.random_state + 1)
-        eval_generator = torch.Generator().manual_seed(self.random_state + 2)
+        init_generator, data_generator, eval_generator = seeded_generators(self.random_state)
 
         held_out = world.sample(self.eval_size, generator=eval_generator)
         self.encoder_ = MLPEncoder(
