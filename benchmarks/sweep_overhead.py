@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from identifiable import experiments
-from identifiable.experiments.config import build_config
+from identifiable.config import build_config
 from identifiable.store import Store
 from identifiable.sweep import SweepSpec, run_sweep
 

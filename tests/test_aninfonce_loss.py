@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from identifiable.experiments.aninfonce import lambda_rank_correlation, per_latent_r2
 from identifiable.learners.contrastive import ContrastiveLearner
 from identifiable.losses import an_info_nce, info_nce
+from identifiable.metrics import lambda_rank_correlation, per_latent_r2
 from identifiable.worlds.latents import AnisotropicSphereSpace, anisotropic_lambdas
 from identifiable.worlds.mixing import LeakyMLPMixing
 from identifiable.worlds.world import LatentWorld

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from identifiable.claims import Claim, Expectation, judge, select
+from identifiable.claims import Claim, Expectation, judge
+from identifiable.experiments import select_claims as select
 
 
 def test_expectations():
@@ -23,7 +24,11 @@ def test_bad_expectations():
 
 def test_judge_reports_each_failure():
     claim = Claim(
-        "x/y", "x", "s", "p", expect=(Expectation("a", ">=", 1), Expectation("b", "<=", 0))
+        "x/y",
+        "s",
+        "p",
+        experiment="x",
+        expect=(Expectation("a", ">=", 1), Expectation("b", "<=", 0)),
     )
     verdict = judge(claim, {"a": 2, "b": 3})
     assert not verdict.passed and len(verdict.failures) == 1 and "b ≤ 0" in verdict.failures[0]

@@ -91,7 +91,11 @@ def test_bad_settings_exit_2_with_one_line_and_write_nothing(store, args, messag
 
 def test_unknown_experiment_and_claim(store):
     result = invoke("run", "nope", "--store", store)
-    assert result.exit_code == 2 and "choose one of: contrastive" in result.output
+    assert (
+        result.exit_code == 2
+        and "choose one of: " in result.output
+        and "contrastive" in result.output
+    )
     result = invoke("reproduce", "nope/none", "--store", store)
     assert result.exit_code == 2 and "no claim matches" in result.output
 

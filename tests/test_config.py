@@ -3,7 +3,7 @@ from typing import Literal
 
 import pytest
 
-from identifiable.experiments.config import (
+from identifiable.config import (
     ConfigError,
     build_config,
     config_to_dict,

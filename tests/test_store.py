@@ -112,7 +112,7 @@ def test_concurrent_writers_never_corrupt_the_store(tmp_path):
 KILLED = textwrap.dedent(
     """
     import sys
-    from identifiable.experiments.config import build_config
+    from identifiable.config import build_config
     from identifiable import experiments
     from identifiable.runner import execute
     from identifiable.store import Store

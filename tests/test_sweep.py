@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from identifiable import experiments
 from identifiable.cli import app
-from identifiable.experiments.config import ConfigError, build_config, config_to_dict
+from identifiable.config import ConfigError, build_config, config_to_dict
 from identifiable.store import Store, run_key
 from identifiable.sweep import SweepSpec, load_manifest, parse_axis, run_sweep, seeds_from
 
@@ -20,7 +20,7 @@ HERE = Path(__file__).parent
 
 @pytest.fixture(autouse=True)
 def toy(monkeypatch):
-    monkeypatch.setitem(experiments._MODULES, "toy", "toy_experiment")
+    monkeypatch.setattr(experiments, "_REGISTERED", {"toy": "toy_experiment"})
 
 
 def test_expansion_order_and_keys_match_single_runs():
@@ -100,7 +100,7 @@ KILLABLE = textwrap.dedent(
     import sys
     sys.path.insert(0, sys.argv[2])
     from identifiable import experiments
-    experiments._MODULES["toy"] = "toy_experiment"
+    experiments.register("toy", "toy_experiment")
     from identifiable.store import Store
     from identifiable.sweep import SweepSpec, run_sweep
     spec = SweepSpec("toy", base={"mode": "sleep", "sleep": "0.4"},

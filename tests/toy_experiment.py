@@ -1,6 +1,6 @@
 """A tiny experiment for sweep tests: succeeds, fails, crashes or sleeps on request.
 
-Registered only inside tests (monkeypatching ``identifiable.experiments._MODULES``)."""
+Registered only inside tests (``identifiable.experiments.register("toy", "toy_experiment")``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Literal
 
 import pandas as pd
 
-from identifiable.experiments.base import Result, no_progress
+from identifiable.experiments import Result
+from identifiable.progress import no_progress
 
 SUMMARY = "test-only toy experiment"
 

@@ -2,8 +2,10 @@
 
 A :class:`Claim` names an experiment, the config overrides that make it CPU-sized, and the expected
 outcome as a list of :class:`Expectation` s on the run's final metrics. Each experiment module lists
-its claims in ``CLAIMS``; :func:`all_claims` collects them through the experiment registry.
-``identifiable reproduce`` runs claims and prints a verdict table; the test suite runs some of them.
+its claims in ``CLAIMS`` (the ``experiment`` field is filled in from the module:
+:func:`identifiable.experiments.claims`). :func:`identifiable.run.reproduce` runs claims and
+judges them; the report and ``identifiable reproduce`` print the same :func:`verdict_row` s.
+This module imports nothing of the package, so any experiment can import it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from identifiable import experiments
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Claim:
     """One checked statement.
 
     name:        unique id, ``<experiment>/<short-name>``.
-    experiment:  registered experiment that runs it.
+    experiment:  the experiment that runs it; filled in from the module that lists the claim.
     statement:   the paper's statement in one sentence.
     paper:       authors, year, arXiv id (and table).
     overrides:   config fields that differ from the experiment's default ``Config``.
@@ -64,9 +64,9 @@ class Claim:
     """
 
     name: str
-    experiment: str
     statement: str
     paper: str
+    experiment: str = ""
     overrides: dict[str, Any] = field(default_factory=dict)
     expect: tuple[Expectation, ...] = ()
     paper_value: str = ""
@@ -92,24 +92,16 @@ def judge(claim: Claim, metrics: dict[str, float]) -> Verdict:
     return Verdict(claim, dict(metrics), not failures, tuple(failures))
 
 
-def all_claims() -> list[Claim]:
-    """Every registered claim, in experiment registration order."""
-    found: list[Claim] = []
-    for name in experiments.names():
-        found.extend(getattr(experiments.get(name), "CLAIMS", ()))
-    return found
-
-
-def select(pattern: str | None = None) -> list[Claim]:
-    """Claims whose name equals ``pattern``, starts with ``pattern/``, or all when ``None``."""
-    claims = all_claims()
-    if not pattern:
-        return claims
-    chosen = [
-        c for c in claims if c.name == pattern or c.name.startswith(pattern.rstrip("/") + "/")
-    ]
-    if not chosen:
-        raise ValueError(
-            f"no claim matches {pattern!r}; choose one of: {', '.join(c.name for c in claims)}"
-        )
-    return chosen
+def verdict_row(verdict: Verdict) -> dict[str, str]:
+    """One row of a verdict table: claim, expected, measured, paper, verdict (plain text)."""
+    claim = verdict.claim
+    measured = "; ".join(
+        f"{e.metric}={verdict.measured.get(e.metric, float('nan')):.4f}" for e in claim.expect
+    )
+    return {
+        "claim": claim.name + (" (control)" if claim.control else ""),
+        "expected": "; ".join(e.describe() for e in claim.expect),
+        "measured": measured,
+        "paper": claim.paper_value,
+        "verdict": "PASS" if verdict.passed else "FAIL",
+    }

@@ -57,7 +57,7 @@ def _store(path: Path | None):
 
 
 def _key(experiment: str, config) -> str:
-    from identifiable.experiments.config import config_to_dict
+    from identifiable.config import config_to_dict
     from identifiable.store import run_key
 
     return run_key(experiment, config_to_dict(config))
@@ -132,7 +132,7 @@ def run(
 ) -> None:
     """Run one experiment config, record it in the store and print its metrics."""
     from identifiable import experiments
-    from identifiable.experiments.config import build_config, parse_overrides
+    from identifiable.config import build_config, parse_overrides
     from identifiable.runner import execute
 
     with _user_errors():
@@ -267,11 +267,11 @@ def reproduce(
     """Run claims and print a verdict table: expected vs measured, pass/fail."""
     from identifiable import claims as claims_module
     from identifiable import experiments
-    from identifiable.experiments.config import build_config
+    from identifiable.config import build_config
     from identifiable.runner import execute
 
     with _user_errors():
-        chosen = claims_module.select(claim)
+        chosen = experiments.select_claims(claim)
     if fast:
         chosen = [c for c in chosen if c.fast]
     result_store = _store(store)
@@ -352,7 +352,7 @@ def sweep(
     """Run a grid of configs × seeds in parallel (locally or on Ray); resumable."""
     import os
 
-    from identifiable.experiments.config import ConfigError, parse_overrides
+    from identifiable.config import ConfigError, parse_overrides
     from identifiable.sweep import SweepSpec, parse_axis, run_sweep, seeds_from
 
     with _user_errors():

@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 
 from identifiable import claims as claims_module  # noqa: E402
 from identifiable import experiments  # noqa: E402
-from identifiable.experiments.config import build_config, config_to_dict  # noqa: E402
+from identifiable.config import build_config, config_to_dict  # noqa: E402
 from identifiable.store import Store, run_key  # noqa: E402
 
 __all__ = ["claim_verdicts", "run_label", "write_report"]
@@ -39,9 +39,9 @@ def claim_verdicts(store: Store, experiment: str | None = None) -> list:
     """Verdicts for claims whose config has a finished run in the store."""
     found = []
     candidates = (
-        getattr(experiments.get(experiment), "CLAIMS", [])
+        experiments.claims(experiment)
         if experiment
-        else claims_module.all_claims()
+        else experiments.all_claims()
     )
     for claim in candidates:
         module = experiments.get(claim.experiment)

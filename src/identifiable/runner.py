@@ -10,9 +10,10 @@ import traceback
 from dataclasses import dataclass
 
 from identifiable import experiments
-from identifiable.experiments.base import Progress, Result, no_progress
-from identifiable.experiments.config import config_to_dict
+from identifiable.config import config_to_dict
+from identifiable.experiments._result import Result
 from identifiable.metrics import metric_info
+from identifiable.progress import Progress, no_progress
 from identifiable.store import RunRecord, Store, run_key
 
 __all__ = ["Outcome", "execute"]

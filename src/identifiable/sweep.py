@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from identifiable import experiments
-from identifiable.experiments.config import ConfigError, build_config, config_to_dict
+from identifiable.config import ConfigError, build_config, config_to_dict
 from identifiable.store import Store, _atomic_write_bytes, run_key
 
 __all__ = ["RunSpec", "SweepSpec", "SweepSummary", "load_manifest", "run_sweep"]

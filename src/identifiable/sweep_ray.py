@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from identifiable.experiments.config import config_to_dict
+from identifiable.config import config_to_dict
 from identifiable.metrics import metric_info
 
 
@@ -19,7 +19,7 @@ def _task(experiment: str, config: dict[str, Any], threads: int) -> dict[str, An
     import torch
 
     from identifiable import experiments
-    from identifiable.experiments.config import build_config
+    from identifiable.config import build_config
 
     torch.set_num_threads(threads)
     module = experiments.get(experiment)

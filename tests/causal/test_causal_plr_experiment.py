@@ -14,7 +14,7 @@ SMALL = {"n_samples": (300, 600), "n_treatments": (1, 2), "n_seeds": 2, "n_covar
 def test_registered_under_causal_plr():
     module = experiments.get("causal-plr")
     assert module is causal_plr and module.SUMMARY
-    assert {c.name for c in claims.all_claims()} >= {c.name for c in CLAIMS}
+    assert {c.name for c in experiments.all_claims()} >= {c.name for c in CLAIMS}
 
 
 def test_run_returns_one_row_per_fit_and_summary_metrics():

@@ -3,8 +3,8 @@
 import pytest
 
 from identifiable import claims
+from identifiable.config import build_config
 from identifiable.experiments.aninfonce import CLAIMS, Config, run
-from identifiable.experiments.config import build_config
 
 TIMING = {"train_seconds", "steps_per_second"}
 

@@ -3,7 +3,7 @@
 import pytest
 
 from identifiable import claims, experiments
-from identifiable.experiments.config import build_config
+from identifiable.config import build_config
 from identifiable.experiments.contrastive import Config, run
 
 TIMING = {"train_seconds", "steps_per_second"}
@@ -59,7 +59,7 @@ def test_box_is_permutation_identified_where_gaussian_is_not(gaussian):
 
 
 def test_every_claim_builds_a_valid_config():
-    for claim in claims.all_claims():
+    for claim in experiments.all_claims():
         module = experiments.get(claim.experiment)
         build_config(module.Config, claim.overrides)
         assert claim.expect and claim.paper and claim.name.startswith(claim.experiment + "/")
@@ -67,7 +67,9 @@ def test_every_claim_builds_a_valid_config():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "claim", [c for c in claims.all_claims() if c.experiment == "contrastive"], ids=lambda c: c.name
+    "claim",
+    [c for c in experiments.all_claims() if c.experiment == "contrastive"],
+    ids=lambda c: c.name,
 )
 def test_registered_claims_hold(claim):
     config = build_config(Config, claim.overrides)

@@ -3,7 +3,7 @@
 import pytest
 
 from identifiable import claims
-from identifiable.experiments.config import build_config
+from identifiable.config import build_config
 from identifiable.experiments.cross_entropy import CLAIMS, Config, run
 
 TIMING = {"train_seconds", "steps_per_second", "diet_train_seconds", "diet_steps_per_second"}

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from identifiable import claims
-from identifiable.experiments.config import build_config
+from identifiable.config import build_config
 from identifiable.experiments.sprites_classification import CLAIMS, Config, make_world, run
 from identifiable.learners.classifier import ShapeClassifier
 from identifiable.learners.cnn import ConvEncoder

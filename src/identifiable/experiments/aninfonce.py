@@ -45,16 +45,18 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from scipy.optimize import linear_sum_assignment
-from scipy.stats import spearmanr
-from sklearn.linear_model import LinearRegression
-from sklearn.metrics import r2_score
 
-from identifiable._validation import as_2d_array, check_same_rows
 from identifiable.claims import Claim, Expectation
-from identifiable.experiments.base import Progress, Result, no_progress
+from identifiable.experiments._result import Result
 from identifiable.learners.contrastive import ContrastiveLearner
-from identifiable.metrics import linear_r2, mcc
+from identifiable.metrics import (
+    lambda_rank_correlation,
+    linear_r2,
+    matching,
+    mcc,
+    per_latent_r2,
+)
+from identifiable.progress import Progress, no_progress
 from identifiable.worlds.latents import LAMBDA_PRESETS, AnisotropicSphereSpace
 from identifiable.worlds.mixing import LeakyMLPMixing
 from identifiable.worlds.world import LatentWorld
@@ -138,49 +140,6 @@ def make_world(cfg: Config) -> LatentWorld:
     return LatentWorld(space, LeakyMLPMixing(n_layers=cfg.mixing_layers, seed=cfg.seed))
 
 
-def _matching(z: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """π with π[k] = the output dimension matched to latent k (Hungarian on |corr|, as MCC)."""
-    zc, hc = z - z.mean(0), h - h.mean(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = (zc.T @ hc) / np.outer(np.linalg.norm(zc, axis=0), np.linalg.norm(hc, axis=0))
-    c = np.abs(np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0))
-    rows, cols = linear_sum_assignment(-c)
-    return cols[np.argsort(rows)]
-
-
-def lambda_rank_correlation(z_true, z_hat, lambda_true, lambda_hat) -> float:
-    """Spearman correlation of Λ_k with Λ̂_π(k), π the MCC matching of latents to outputs.
-
-    Higher is better, in [−1, 1]: 1.0 when the learned concentrations are ordered like the true
-    ones under the same permutation that aligns ẑ with z (Λ̂ = c·P Λ for any c > 0 scores 1);
-    ≈ 0 for Λ̂ unrelated to Λ; NaN when Λ or Λ̂ is constant (no order to compare).
-    """
-    z = as_2d_array("z_true", z_true, min_rows=2)
-    h = as_2d_array("z_hat", z_hat, min_rows=2)
-    check_same_rows("z_true", z, "z_hat", h)
-    lam = np.asarray(lambda_true, dtype=float).ravel()
-    lam_hat = np.asarray(lambda_hat, dtype=float).ravel()
-    if lam.shape != (z.shape[1],) or lam_hat.shape != (h.shape[1],) or z.shape[1] != h.shape[1]:
-        raise ValueError(
-            f"need one Λ per latent and one Λ̂ per output with as many outputs as latents; got "
-            f"{lam.size} Λ, {lam_hat.size} Λ̂, z {z.shape[1]}-dim, ẑ {h.shape[1]}-dim"
-        )
-    if np.ptp(lam) == 0 or np.ptp(lam_hat) == 0:
-        return float("nan")
-    return float(spearmanr(lam, lam_hat[_matching(z, h)]).statistic)
-
-
-def per_latent_r2(z_true, z_hat) -> np.ndarray:
-    """R² of the best affine map ẑ -> z_k, per latent k (75/25 train/test split, as linear_r2)."""
-    z = as_2d_array("z_true", z_true, min_rows=8)
-    h = as_2d_array("z_hat", z_hat, min_rows=8)
-    check_same_rows("z_true", z, "z_hat", h)
-    order = np.random.default_rng(0).permutation(len(z))
-    test, train = order[: len(z) // 4], order[len(z) // 4 :]
-    predicted = LinearRegression().fit(h[train], z[train]).predict(h[test])
-    return np.asarray(r2_score(z[test], predicted, multioutput="raw_values"))
-
-
 def _scores(prefix: str, z: torch.Tensor, h: np.ndarray, lambdas: np.ndarray) -> dict:
     per_latent = per_latent_r2(z, h)
     order = np.argsort(lambdas, kind="stable")  # ascending Λ: most-varying latents first
@@ -222,7 +181,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     metrics = _scores("", test.z, h, lambdas)
     metrics["mcc_spearman"] = mcc(test.z, h, method="spearman")
     metrics["lambda_rank_corr"] = lambda_rank_correlation(test.z, h, lambdas, learner.lambda_)
-    matched = learner.lambda_[_matching(test.z.numpy(), h)]
+    matched = learner.lambda_[matching(test.z, h)]
     metrics["lambda_hat_min"] = float(matched.min())
     metrics["lambda_hat_max"] = float(matched.max())
     metrics["identity_linear_r2"] = linear_r2(test.z, test.x)
@@ -255,7 +214,6 @@ _REFERENCE = "brendel-group/AnInfoNCE training_logs, 300k steps"
 CLAIMS = [
     Claim(
         name="aninfonce/linspace-identifies",
-        experiment="aninfonce",
         statement="With distinct Λ_k, AnInfoNCE recovers the latents up to permutation and sign "
         "(linear R² and MCC high) and the learned Λ̂ is ordered like Λ. " + _LINSPACE,
         paper=PAPER + ", Thm. 1 and Fig. 3 (synthetic)",
@@ -269,7 +227,6 @@ CLAIMS = [
     ),
     Claim(
         name="aninfonce/infonce-misses-axes",
-        experiment="aninfonce",
         statement="Plain InfoNCE (Λ̂ ∝ I, learned temperature) on the same anisotropic positives "
         "recovers z only up to a rotation: its MCC is far below AnInfoNCE's. " + _LINSPACE,
         paper=PAPER + ", Sec. 4 (isotropic InfoNCE is misspecified for anisotropic positives)",
@@ -279,7 +236,6 @@ CLAIMS = [
     ),
     Claim(
         name="aninfonce/bimodal-blocks",
-        experiment="aninfonce",
         statement="Control: with Λ in two blocks (5 × 25, 5 × 5), rotations inside a block are "
         "unidentifiable, so MCC stays well below 1 while linear R² is high.",
         paper=PAPER + ", Thm. 1 (block-orthogonal indeterminacy)",
@@ -290,7 +246,6 @@ CLAIMS = [
     ),
     Claim(
         name="aninfonce/linspace-long",
-        experiment="aninfonce",
         statement="Long run of the linspace claim, toward the reference's 300k-step numbers "
         "(linear R² 0.997, MCC 0.989). " + _LINSPACE,
         paper=PAPER + ", Fig. 3; " + _REFERENCE,

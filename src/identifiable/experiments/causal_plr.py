@@ -39,7 +39,8 @@ from identifiable.causal import (
     SecondOrderOrthogonal,
 )
 from identifiable.claims import Claim, Expectation
-from identifiable.experiments.base import Progress, Result, no_progress
+from identifiable.experiments._result import Result
+from identifiable.progress import Progress, no_progress
 from identifiable.worlds.plr import PLRWorld
 
 SUMMARY = "Treatment effects in partially linear regression: linear ICA vs OLS, double ML, HOML"
@@ -274,7 +275,6 @@ def figures(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
 CLAIMS: list[Claim] = [
     Claim(
         name="causal-plr/ica-root-n",
-        experiment="causal-plr",
         statement="With non-Gaussian (Laplace) treatment noise the ICA estimate of θ is "
         "consistent at the parametric rate: its error falls like n^(-1/2).",
         paper=f"{_PAPER}, Sec. 4 (synthetic PLR, error vs n)",
@@ -286,7 +286,6 @@ CLAIMS: list[Claim] = [
     ),
     Claim(
         name="causal-plr/gaussian-noise-fails",
-        experiment="causal-plr",
         statement="With Gaussian sources (gennorm β = 2 for X, η, ε) θ is not identifiable by "
         "ICA: its estimate stays far off, while OLS on the same data is accurate.",
         paper=f"{_PAPER}, identifiability theorem (non-Gaussian treatment noise needed)",
@@ -299,7 +298,6 @@ CLAIMS: list[Claim] = [
     ),
     Claim(
         name="causal-plr/five-treatments-gaussian-confounders",
-        experiment="causal-plr",
         statement="Linear ICA recovers k = 5 treatment effects with Gaussian confounders "
         "(Laplace treatment and outcome noise), with calibrated bootstrap intervals.",
         paper=f"{_PAPER}, Sec. 4 (multiple treatments, Gaussian covariates)",
@@ -311,7 +309,6 @@ CLAIMS: list[Claim] = [
     ),
     Claim(
         name="causal-plr/nonlinear-confounding-loses-to-dml",
-        experiment="causal-plr",
         statement="Under strongly nonlinear confounding (ReLU nuisance with U(-5, 5) "
         "coefficients, the scale of Mackey et al.) linear ICA is biased and loses clearly "
         "(≥ 2× the error) to double ML with gradient-boosting nuisances.",

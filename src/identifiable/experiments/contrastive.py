@@ -40,9 +40,10 @@ import pandas as pd
 import torch
 
 from identifiable.claims import Claim, Expectation
-from identifiable.experiments.base import Progress, Result, no_progress
+from identifiable.experiments._result import Result
 from identifiable.learners.contrastive import ContrastiveLearner
 from identifiable.metrics import linear_r2, mcc, nonlinear_r2
+from identifiable.progress import Progress, no_progress
 from identifiable.worlds.latents import BoxSpace, GaussianSpace, SphereSpace
 from identifiable.worlds.mixing import LeakyMLPMixing
 from identifiable.worlds.world import LatentWorld
@@ -174,7 +175,6 @@ _SPHERE = "sphere, n=10, vMF(κ=10) positives, dot-product InfoNCE (τ=0.1), 3-l
 CLAIMS = [
     Claim(
         name="contrastive/sphere-orthogonal",
-        experiment="contrastive",
         statement="On the sphere, InfoNCE recovers the latents up to an orthogonal map: linear R² "
         "≈ 1, while MCC stays well below 1 (rotation indeterminacy). " + _SPHERE,
         paper=PAPER + ", Thm. 1 and Table 1",
@@ -184,7 +184,6 @@ CLAIMS = [
     ),
     Claim(
         name="contrastive/box-permutation",
-        experiment="contrastive",
         statement="On the box [-1,1]^10 with Laplace positives and an L1 InfoNCE model, the "
         "latents are recovered up to permutation and sign: MCC ≈ 1.",
         paper=PAPER + ", Thm. 5 and Table 2",
@@ -195,7 +194,6 @@ CLAIMS = [
     ),
     Claim(
         name="contrastive/gaussian-control",
-        experiment="contrastive",
         statement="Negative control: Gaussian latents with Gaussian positives are rotation-"
         "invariant, so InfoNCE learns them only up to a rotation — linear R² high, MCC low.",
         paper=PAPER + ", Sec. 4 (the Normal conditional is the rotation-invariant case)",
@@ -206,7 +204,6 @@ CLAIMS = [
     ),
     Claim(
         name="contrastive/sphere-long",
-        experiment="contrastive",
         statement="Long run of the sphere claim: linear R² within 2 points of the paper's "
         "headline (98.94 ± 0.05, Table 1 row 1). " + _SPHERE,
         paper=PAPER + ", Table 1",
@@ -217,7 +214,6 @@ CLAIMS = [
     ),
     Claim(
         name="contrastive/box-long",
-        experiment="contrastive",
         statement="Long run of the box claim (Laplace positives, L1 model): MCC in the high 90s.",
         paper=PAPER + ", Table 2",
         overrides={"world": "box", "steps": 30000, "eval_every": 2000},

@@ -35,10 +35,11 @@ import pandas as pd
 import torch
 
 from identifiable.claims import Claim, Expectation
-from identifiable.experiments.base import Progress, Result, no_progress
+from identifiable.experiments._result import Result
 from identifiable.learners.encoders import MLPEncoder
 from identifiable.learners.supervised import SupervisedClassifier
 from identifiable.metrics import linear_r2, mcc
+from identifiable.progress import Progress, no_progress
 from identifiable.worlds.clusters import ClusterWorld
 from identifiable.worlds.mixing import LeakyMLPMixing
 
@@ -197,7 +198,6 @@ _SETTING = "n=5, C=100 clusters, N=1000 indices, vMF κ=10, 4-layer mixing, 3×2
 CLAIMS = [
     Claim(
         name="cross-entropy/inverts-dgp",
-        experiment="cross-entropy",
         statement="Supervised classification (cluster label) and DIET (sample index) with "
         "cross-entropy both recover z up to a linear map, far above an untrained encoder. "
         + _SETTING,
@@ -213,7 +213,6 @@ CLAIMS = [
     ),
     Claim(
         name="cross-entropy/inverts-dgp-long",
-        experiment="cross-entropy",
         statement="Long run toward the paper's numbers (R² ≈ 0.99 at n=5). " + _SETTING,
         paper=PAPER + ", Tables 2–3",
         overrides={"steps": 10000, "eval_every": 1000},

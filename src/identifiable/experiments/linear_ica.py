@@ -21,8 +21,9 @@ from sklearn.decomposition import FastICA
 from sklearn.exceptions import ConvergenceWarning
 
 from identifiable.claims import Claim, Expectation
-from identifiable.experiments.base import Progress, Result, no_progress
+from identifiable.experiments._result import Result
 from identifiable.metrics import linear_r2, mcc
+from identifiable.progress import Progress, no_progress
 from identifiable.worlds.linear_ica import SOURCES, LinearICAWorld
 
 SUMMARY = "Linear ICA identifies non-Gaussian sources, not Gaussian ones (Comon 1994)"
@@ -84,7 +85,6 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
 CLAIMS = [
     Claim(
         name="linear-ica/laplace-identified",
-        experiment="linear-ica",
         statement="FastICA recovers 5 Laplace sources up to permutation and scale (MCC ≈ 1).",
         paper=PAPER,
         overrides={},
@@ -93,7 +93,6 @@ CLAIMS = [
     ),
     Claim(
         name="linear-ica/gaussian-control",
-        experiment="linear-ica",
         statement="Negative control: with Gaussian sources FastICA cannot undo the rotation "
         "(MCC well below 1, while the span is still recovered: linear R² ≈ 1).",
         paper=PAPER,

@@ -48,9 +48,10 @@ import pandas as pd
 import torch
 
 from identifiable.claims import Claim, Expectation
-from identifiable.experiments.base import Progress, Result, no_progress
+from identifiable.experiments._result import Result
 from identifiable.learners.classifier import ShapeClassifier
 from identifiable.metrics import linear_r2
+from identifiable.progress import Progress, no_progress
 from identifiable.worlds.sprites import SHAPE_SYMMETRY, SpritesWorld
 
 __all__ = ["CLAIMS", "Config", "PAPER", "SUMMARY", "decode_factors", "make_world", "run"]
@@ -206,7 +207,6 @@ _SETTING = "One object, 32×32, square/circle/triangle, 1 500 steps of batch 128
 CLAIMS = [
     Claim(
         name="sprites-classification/position-encoded",
-        experiment="sprites-classification",
         statement="A CNN trained only to classify shape classifies far above chance, and its "
         "penultimate features linearly encode the objects' x and y better than the same network "
         "untrained. " + _SETTING,
@@ -224,7 +224,6 @@ CLAIMS = [
     ),
     Claim(
         name="sprites-classification/hue-discarded",
-        experiment="sprites-classification",
         statement="Limit of the claim on this world: hue, irrelevant to the label, is linearly "
         "decodable from the untrained network but discarded by the trained classifier. " + _SETTING,
         paper=PAPER + " (contrast with its DisLib finding; measured here, not in the paper)",

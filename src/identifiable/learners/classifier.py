@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from identifiable.device import pick_device
-from identifiable.experiments.base import Progress, no_progress
 from identifiable.learners._training import seeded_generators
 from identifiable.learners.cnn import ConvEncoder
+from identifiable.progress import Progress, no_progress
 
 __all__ = ["ShapeClassifier"]
 

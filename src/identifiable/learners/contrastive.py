@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from identifiable.device import pick_device
-from identifiable.experiments.base import Progress, no_progress
 from identifiable.learners._training import flushed_denormals, seeded_generators
 from identifiable.learners.encoders import MLPEncoder
 from identifiable.losses import SIMILARITIES, an_info_nce, info_nce
 from identifiable.metrics import linear_r2, mcc
+from identifiable.progress import Progress, no_progress
 
 __all__ = ["ContrastiveLearner"]
 

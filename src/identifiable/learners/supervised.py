@@ -24,10 +24,10 @@ import torch
 from torch import nn
 
 from identifiable.device import pick_device
-from identifiable.experiments.base import Progress, no_progress
 from identifiable.learners._training import flushed_denormals, seeded_generators
 from identifiable.learners.encoders import MLPEncoder
 from identifiable.metrics import linear_r2
+from identifiable.progress import Progress, no_progress
 
 __all__ = ["SupervisedClassifier"]
 

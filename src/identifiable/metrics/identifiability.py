@@ -25,8 +25,6 @@ sample counts and too few samples raise a one-line ``ValueError``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
@@ -35,37 +33,24 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
 from identifiable._validation import as_2d_array, check_same_rows
+from identifiable.metrics._registry import declare, metric
 
-__all__ = ["METRICS", "MetricInfo", "linear_r2", "mcc", "metric_info", "nonlinear_r2"]
+__all__ = [
+    "correlation_matrix",
+    "linear_r2",
+    "matching",
+    "mcc",
+    "nonlinear_r2",
+    "per_latent_r2",
+]
 
-
-@dataclass(frozen=True)
-class MetricInfo:
-    name: str
-    higher_is_better: bool
-    forgives: str
-
-
-METRICS: dict[str, MetricInfo] = {
-    m.name: m
-    for m in (
-        MetricInfo("mcc", True, "permutation + sign + per-dimension affine map"),
-        MetricInfo("mcc_spearman", True, "permutation + per-dimension monotone map"),
-        MetricInfo("linear_r2", True, "invertible affine map"),
-        MetricInfo("nonlinear_r2", True, "smooth invertible map"),
-        MetricInfo("loss", False, "training objective"),
-    )
-}
-
-
-def metric_info(name: str) -> MetricInfo | None:
-    """What ``name`` measures; a baseline such as ``identity_mcc`` has the meaning of ``mcc``."""
-    if name in METRICS:
-        return METRICS[name]
-    for prefix in ("identity_", "untrained_", "baseline_"):
-        if name.startswith(prefix) and name[len(prefix) :] in METRICS:
-            return METRICS[name[len(prefix) :]]
-    return None
+declare(
+    "mcc_spearman",
+    higher_is_better=True,
+    bounds=(0.0, 1.0),
+    forgives="permutation + per-dimension monotone map",
+    description="mcc(method='spearman'): correlation of ranks after the best matching",
+)
 
 
 def _inputs(z_true, z_hat, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +60,7 @@ def _inputs(z_true, z_hat, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return z, h
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def correlation_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """|Pearson correlation| between every column of a and every column of b; 0 for constants."""
     a = a - a.mean(0)
     b = b - b.mean(0)
@@ -86,6 +71,23 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0))
 
 
+def matching(z_true, z_hat) -> np.ndarray:
+    """π with π[k] = the column of ẑ matched to latent k by :func:`mcc` (Hungarian on |corr|).
+
+    Latents left unmatched (ẑ has fewer columns than z) get −1.
+    """
+    z, h = _inputs(z_true, z_hat)
+    rows, cols = linear_sum_assignment(-correlation_matrix(z, h))
+    matched = np.full(z.shape[1], -1)
+    matched[rows] = cols
+    return matched
+
+
+@metric(
+    higher_is_better=True,
+    bounds=(0.0, 1.0),
+    forgives="permutation + sign + per-dimension affine map",
+)
 def mcc(z_true, z_hat, method: str = "pearson") -> float:
     """Mean correlation coefficient after the best one-to-one matching of dimensions.
 
@@ -102,7 +104,7 @@ def mcc(z_true, z_hat, method: str = "pearson") -> float:
     if method == "spearman":
         z = rankdata(z, axis=0)
         h = rankdata(h, axis=0)
-    c = _correlation(z, h)
+    c = correlation_matrix(z, h)
     rows, cols = linear_sum_assignment(-c)
     return float(c[rows, cols].sum() / z.shape[1])
 
@@ -118,6 +120,7 @@ def _split(n: int, test_size: float, random_state: int) -> tuple[np.ndarray, np.
     return order[n_test:], order[:n_test]
 
 
+@metric(higher_is_better=True, bounds=(None, 1.0), forgives="invertible affine map")
 def linear_r2(z_true, z_hat, *, test_size: float = 0.25, random_state: int = 0) -> float:
     """R² of the best affine map ẑ -> z, fitted on a train split and scored on the rest.
 
@@ -139,6 +142,7 @@ def linear_r2(z_true, z_hat, *, test_size: float = 0.25, random_state: int = 0) 
     return float(r2_score(z[test], model.predict(h[test])))
 
 
+@metric(higher_is_better=True, bounds=(None, 1.0), forgives="smooth invertible map")
 def nonlinear_r2(
     z_true,
     z_hat,
@@ -172,3 +176,18 @@ def nonlinear_r2(
                 best, best_score = (alpha, gamma), score
     model = KernelRidge(alpha=best[0], kernel="rbf", gamma=best[1]).fit(h[train], z[train])
     return float(r2_score(z[test], model.predict(h[test])))
+
+
+def per_latent_r2(z_true, z_hat) -> np.ndarray:
+    """R² of the best affine map ẑ -> z_k, per latent k (75/25 train/test split, as linear_r2).
+
+    An array of n values (one per true latent), each ≤ 1; the mean of the array is close to
+    :func:`linear_r2` (same kind of split, same estimator).
+    """
+    z = as_2d_array("z_true", z_true, min_rows=8)
+    h = as_2d_array("z_hat", z_hat, min_rows=8)
+    check_same_rows("z_true", z, "z_hat", h)
+    order = np.random.default_rng(0).permutation(len(z))
+    test, train = order[: len(z) // 4], order[len(z) // 4 :]
+    predicted = LinearRegression().fit(h[train], z[train]).predict(h[test])
+    return np.asarray(r2_score(z[test], predicted, multioutput="raw_values"))

@@ -1,24 +1,13 @@
-"""What every experiment returns, and how it reports progress.
-
-An experiment is a module with a ``Config`` dataclass and ``run(cfg, *, progress) -> Result``.
-It knows nothing about the store or the CLI.
-"""
+"""What every experiment returns."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-# progress(done, total, **fields): called by long-running experiments; fields are shown live
-# (e.g. loss=..., linear_r2=...). ``None`` means "report nothing".
-Progress = Callable[..., None]
-
-
-def no_progress(done: int, total: int, **fields: float) -> None:
-    """A progress callback that ignores everything."""
+__all__ = ["Result"]
 
 
 @dataclass
