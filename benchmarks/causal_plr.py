@@ -26,6 +26,7 @@ from identifiable.causal import (
     OLSTreatmentEffect,
     SecondOrderOrthogonal,
 )
+from identifiable.worlds.base import seeded_generator
 from identifiable.worlds.plr import PLRWorld
 
 ESTIMATORS = {
@@ -78,7 +79,7 @@ def settings(quick: bool) -> list[tuple[str, PLRWorld, int, int, tuple[str, ...]
 def evaluate(world: PLRWorld, n: int, n_seeds: int, names: tuple[str, ...]) -> pd.DataFrame:
     records = []
     for seed in range(n_seeds):
-        sample = world.with_seed(seed).sample(n, np.random.default_rng([seed, n]))
+        sample = world.with_seed(seed).sample(n, generator=seeded_generator(seed, n))
         for name in names:
             estimator = ESTIMATORS[name](seed)
             start = time.perf_counter()
@@ -110,7 +111,7 @@ def ica_scaling(quick: bool) -> pd.DataFrame:
             times = []
             for seed in range(3):
                 sample = PLRWorld(n_covariates=d).with_seed(seed).sample(
-                    n, np.random.default_rng(seed))
+                    n, generator=seeded_generator(seed))
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

@@ -114,7 +114,7 @@ def test_per_latent_r2_perfect_and_useless():
 def test_anisotropic_learner_learns_lambda_and_keeps_the_contract():
     world = LatentWorld(AnisotropicSphereSpace.preset("linspace", 4), LeakyMLPMixing(n_layers=2))
     common = dict(n_components=4, hidden=(32,), batch_size=64, steps=30, eval_every=15)
-    diag = ContrastiveLearner(similarity="anisotropic", **common, eval_size=200)
+    diag = ContrastiveLearner(similarity="anisotropic", **common)
     assert diag.fit(world) is diag
     assert diag.lambda_.shape == (4,) and np.all(diag.lambda_ > 0)
     assert "lambda_3" in diag.history_[-1]

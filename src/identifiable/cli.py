@@ -133,7 +133,7 @@ def run(
     """Run one experiment config, record it in the store and print its metrics."""
     from identifiable import experiments
     from identifiable.config import build_config, parse_overrides
-    from identifiable.runner import execute
+    from identifiable.run import execute
 
     with _user_errors():
         module = experiments.get(experiment)
@@ -165,22 +165,49 @@ def runs(
     experiment: Annotated[str | None, typer.Option(help="Only this experiment.")] = None,
     status: Annotated[
         str | None,
-        typer.Option(help="Only runs with this status: running, done, failed, interrupted."),
+        typer.Option(
+            help="Only runs with this status: running, done, failed, interrupted, corrupt."
+        ),
     ] = None,
     format_: Annotated[
         str, typer.Option("--format", help="table, csv, json or parquet (needs --output).")
     ] = "table",
     output: Annotated[Path | None, typer.Option(help="File for --format parquet.")] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Read every run's files in full; list damaged ones (exit 1 if any)."
+        ),
+    ] = False,
     store: StoreOption = None,
 ) -> None:
     """Show the runs in the store (one row per run, with final metrics)."""
     from identifiable.store import STATUSES
 
+    result_store = _store(store)
+    if check:
+        problems = result_store.check()
+        for problem in problems:
+            console.print(
+                f"{problem.key or '-'}  {problem.path}  {problem.reason}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if problems:
+            errors.print(
+                f"{len(problems)} damaged file(s) in {result_store.root}; running a damaged "
+                f"run again moves it to {result_store.root / '_corrupt'} first",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        console.print(f"store OK: {len(result_store.records())} runs", highlight=False)
+        return
     if format_ not in ("table", "csv", "json", "parquet"):
         _fail(f"--format must be table, csv, json or parquet, got {format_!r}")
     if status is not None and status not in STATUSES:
         _fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
-    frame = _store(store).table(experiment=experiment, status=status)
+    frame = result_store.table(experiment=experiment, status=status)
     frame = frame.drop(columns=["attempt"], errors="ignore")
     if format_ == "csv":
         sys.stdout.write(frame.to_csv(index=False))
@@ -198,12 +225,15 @@ def runs(
         sys.stdout.write(records.to_json(orient="records", indent=1) + "\n")
         return
     if frame.empty:
-        console.print(f"no runs in {_store(store).root}")
+        console.print(f"no runs in {result_store.root}")
         return
+    from rich.text import Text
+
+    from identifiable import experiments
     from identifiable.metrics import METRICS
     from identifiable.report import run_label
 
-    table = Table(title=f"runs in {_store(store).root} (all columns: --format csv)")
+    table = Table(title=f"runs in {result_store.root} (all columns: --format csv)")
     shown = [
         "key",
         "experiment",
@@ -213,8 +243,14 @@ def runs(
     ]
     for column in [*shown, "config"]:
         table.add_column(column, overflow="fold")
+    known = set(experiments.names())
     for values in frame.to_dict("records"):
-        label = run_label(values["experiment"], json.loads(values["config"]))
+        if values["status"] == "corrupt":  # the reason, in place of the config
+            label = Text(values["error"] or "", style="red")
+        elif values["experiment"] in known:
+            label = Text(run_label(values["experiment"], json.loads(values["config"])))
+        else:
+            label = Text(values["config"])
         cells = [
             _fmt(values[c]) if values[c] == values[c] and values[c] is not None else ""
             for c in shown
@@ -239,7 +275,7 @@ def report(
 
     with _user_errors():
         if sweep:
-            from identifiable.report_sweep import write_sweep_report
+            from identifiable.report import write_sweep_report
 
             path = write_sweep_report(_store(store), sweep, out)
             console.print(f"sweep report written to [bold]{path}[/] (+ .md, .csv, figures)")
@@ -268,7 +304,7 @@ def reproduce(
     from identifiable import claims as claims_module
     from identifiable import experiments
     from identifiable.config import build_config
-    from identifiable.runner import execute
+    from identifiable.run import execute
 
     with _user_errors():
         chosen = experiments.select_claims(claim)

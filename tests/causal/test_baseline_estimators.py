@@ -12,12 +12,13 @@ from identifiable.causal import (
     OLSTreatmentEffect,
     SecondOrderOrthogonal,
 )
+from identifiable.worlds.base import seeded_generator
 from identifiable.worlds.plr import PLRWorld
 
 
 def _sample(seed, n=2000, world=None):
     world = world or PLRWorld(n_covariates=5, n_treatments=2)
-    return world.with_seed(seed).sample(n, np.random.default_rng(seed))
+    return world.with_seed(seed).sample(n, generator=seeded_generator(seed))
 
 
 def test_ols_matches_least_squares_and_recovers_theta():

@@ -8,7 +8,7 @@ from identifiable import claims
 from identifiable.config import build_config
 from identifiable.experiments.sprites_classification import CLAIMS, Config, make_world, run
 from identifiable.learners.classifier import ShapeClassifier
-from identifiable.learners.cnn import ConvEncoder
+from identifiable.models.cnn import ConvEncoder
 
 TIMING = {"train_seconds", "steps_per_second"}
 FAST = dict(steps=1000, eval_every=500, probe_size=3000)
@@ -67,9 +67,9 @@ def test_classifier_contract_and_errors():
     assert model.fit(world) is model
     assert [r["step"] for r in model.history_] == [1.0, 2.0]
     batch = world.sample(10, generator=torch.Generator().manual_seed(0))
-    assert model.transform(batch.images).shape == (10, 8)
-    assert set(np.unique(model.predict(batch.images))) <= {0, 1, 2}
-    assert 0.0 <= model.score(batch.images, batch.shape[:, 0]) <= 1.0
+    assert model.transform(batch.x).shape == (10, 8)
+    assert set(np.unique(model.predict(batch.x))) <= {0, 1, 2}
+    assert 0.0 <= model.score(batch.x, batch.shape[:, 0]) <= 1.0
     with pytest.raises(ValueError, match="one object"):
         ShapeClassifier().fit(make_world(Config()).__class__(n_objects=2))
     with pytest.raises(ValueError, match="lr"):

@@ -10,7 +10,7 @@ from identifiable.worlds.mixing import LeakyMLPMixing
 WORLD = ClusterWorld(
     n_latents=3, n_clusters=8, n_indices=40, kappa=10.0, mixing=LeakyMLPMixing(n_layers=2)
 )
-SMALL = dict(n_components=3, hidden=(32, 32), batch_size=128, eval_size=400, eval_every=20)
+SMALL = dict(n_components=3, hidden=(32, 32), batch_size=128, eval_every=20)
 
 
 def test_init_only_stores_parameters_and_fit_returns_self():

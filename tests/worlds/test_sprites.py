@@ -14,7 +14,8 @@ def sample(world, n=32, seed=0) -> SpritesBatch:
 
 def single(world, **factors):
     """Render one scene of one object with the given factors (defaults: centred, unrotated)."""
-    values = {"x": 0.5, "y": 0.5, "scale": 0.2, "rotation": 0.0, "hue": 0.0, **factors}
+    values = {"position_x": 0.5, "position_y": 0.5, "scale": 0.2, "rotation": 0.0, "hue": 0.0}
+    values.update(factors)
     shape = torch.tensor([[world.shapes.index(values.pop("shape", world.shapes[0]))]])
     tensors = {k: torch.tensor([[float(v)]]) for k, v in values.items()}
     return world.render(shape, **tensors)
@@ -24,14 +25,16 @@ def single(world, **factors):
 def test_shapes_dtypes_and_ranges(size, k):
     world = SpritesWorld(image_size=size, n_objects=k, shapes=SHAPES)
     batch = sample(world, n=20)
-    assert batch.images.shape == (20, 3, size, size) and batch.images.dtype == torch.float32
+    assert batch.x.shape == (20, 3, size, size) and batch.x.dtype == torch.float32
     assert batch.masks.shape == (20, k, size, size) and batch.masks.dtype == torch.float32
     assert batch.factors().shape == (20, k, 5)
     assert batch.shape.dtype == torch.int64 and batch.present.all()
     assert 0 <= batch.shape.min() and batch.shape.max() < len(SHAPES)
-    assert batch.images.min() >= 0 and batch.images.max() <= 1
+    assert batch.x.min() >= 0 and batch.x.max() <= 1
     assert batch.masks.min() >= 0 and batch.masks.sum(1).max() <= 1 + 1e-5
-    assert ((batch.x >= 0.2) & (batch.x <= 0.8) & (batch.scale >= 0.1) & (batch.scale <= 0.2)).all()
+    assert ((batch.position_x >= 0.2) & (batch.position_x <= 0.8)).all()
+    assert ((batch.position_y >= 0.2) & (batch.position_y <= 0.8)).all()
+    assert ((batch.scale >= 0.1) & (batch.scale <= 0.2)).all()
     assert ((batch.rotation >= 0) & (batch.rotation <= 2 * math.pi)).all()
     assert ((batch.hue >= 0) & (batch.hue <= 1)).all()
     assert (batch.masks.sum((2, 3)) > 0).float().mean() > 0.9  # objects are mostly visible
@@ -42,7 +45,7 @@ def test_same_seed_same_scenes_and_seed_matters():
     a, b, c = sample(world), sample(world), sample(world, seed=1)
     for name in SpritesBatch._fields:
         assert torch.equal(getattr(a, name), getattr(b, name)), name
-    assert not torch.equal(a.images, c.images)
+    assert not torch.equal(a.x, c.x)
 
 
 def test_rendering_does_not_depend_on_the_chunking(monkeypatch):
@@ -52,7 +55,7 @@ def test_rendering_does_not_depend_on_the_chunking(monkeypatch):
     whole = sample(world, n=40)
     monkeypatch.setattr(sprites, "_CHUNK_PIXELS", 3 * 2 * 32 * 32)  # chunks of 3 scenes
     chunked = sample(world, n=40)
-    torch.testing.assert_close(whole.images, chunked.images, rtol=0, atol=1e-6)
+    torch.testing.assert_close(whole.x, chunked.x, rtol=0, atol=1e-6)
     torch.testing.assert_close(whole.masks, chunked.masks, rtol=0, atol=1e-6)
 
 
@@ -64,7 +67,7 @@ def test_image_is_the_mask_weighted_sum_of_colours(occlusion):
     colours = hsv_to_rgb(batch.hue)  # (n, K, 3)
     expected = torch.einsum("nkc,nkhw->nchw", colours, batch.masks)
     expected += (1 - batch.masks.sum(1, keepdim=True)) * torch.tensor(background).view(1, 3, 1, 1)
-    torch.testing.assert_close(batch.images, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(batch.x, expected, rtol=0, atol=1e-5)
     if occlusion == "hard":
         assert set(batch.masks.unique().tolist()) <= {0.0, 1.0}
     else:  # anti-aliased edges: some fractional coverage
@@ -90,13 +93,13 @@ def test_later_objects_occlude_earlier_ones():
     torch.testing.assert_close(corner_of_big, hsv_to_rgb(torch.tensor(0.0)))  # red below
 
 
-def test_x_moves_the_mask_centroid_and_scale_grows_the_area():
+def test_position_x_moves_the_mask_centroid_and_scale_grows_the_area():
     world = SpritesWorld(image_size=64, shapes=SHAPES)
     columns = torch.arange(64, dtype=torch.float32) + 0.5
     for name in SHAPES:
         centroids, areas = [], []
         for x in (0.3, 0.45, 0.6, 0.75):
-            _, mask = single(world, shape=name, x=x, rotation=0.3)
+            _, mask = single(world, shape=name, position_x=x, rotation=0.3)
             centroids.append(float((mask[0, 0].sum(0) * columns).sum() / mask.sum()) / 64)
         for scale in (0.08, 0.12, 0.16, 0.2):
             _, mask = single(world, shape=name, scale=scale)
@@ -137,7 +140,7 @@ def test_hue_sets_the_colour_and_min_objects_hides_slots():
         ({"n_objects": 2, "min_objects": 3}, "min_objects"),
         ({"shapes": ("square", "hexagon")}, "shapes"),
         ({"shapes": ()}, "shapes"),
-        ({"x_range": (0.8, 0.2)}, "x_range"),
+        ({"position_x_range": (0.8, 0.2)}, "position_x_range"),
         ({"scale_range": (0.0, 0.2)}, "scale_range"),
         ({"hue_range": (0.0, 2.0)}, "hue_range"),
         ({"saturation": 1.5}, "saturation"),
@@ -156,5 +159,5 @@ def test_bad_sample_size_and_factor_shapes_raise():
     for n in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="positive int"):
             world.sample(n, generator=torch.Generator())
-    with pytest.raises(ValueError, match="x must have shape"):
+    with pytest.raises(ValueError, match="position_x must have shape"):
         world.render(torch.zeros((2, 1), dtype=torch.long), *[torch.zeros(2)] * 5)

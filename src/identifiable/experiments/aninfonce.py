@@ -46,17 +46,25 @@ import numpy as np
 import pandas as pd
 import torch
 
+from identifiable._validation import check
 from identifiable.claims import Claim, Expectation
+from identifiable.experiments._common import (
+    baseline_scores,
+    held_out,
+    latent_monitor,
+    training_figures,
+)
 from identifiable.experiments._result import Result
 from identifiable.learners.contrastive import ContrastiveLearner
 from identifiable.metrics import (
+    declare,
     lambda_rank_correlation,
     linear_r2,
     matching,
     mcc,
     per_latent_r2,
 )
-from identifiable.progress import Progress, no_progress
+from identifiable.progress import Progress, no_progress, subspan
 from identifiable.worlds.latents import LAMBDA_PRESETS, AnisotropicSphereSpace
 from identifiable.worlds.mixing import LeakyMLPMixing
 from identifiable.worlds.world import LatentWorld
@@ -106,30 +114,25 @@ class Config:
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     def __post_init__(self) -> None:
-        if self.lambda_preset not in LAMBDA_PRESETS:
-            raise ValueError(
-                f"lambda_preset must be one of {', '.join(LAMBDA_PRESETS)}, "
-                f"got {self.lambda_preset!r}"
-            )
+        check(self, one_of={"lambda_preset": LAMBDA_PRESETS})
         minimum = 4 if self.lambda_preset == "bimodal" else 2
         if self.n_latents < minimum:
             raise ValueError(
                 f"n_latents must be >= {minimum} for {self.lambda_preset}, got {self.n_latents}"
             )
-        for name in ("threshold", "lr", "lambda_lr", "lambda_init"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("mixing_layers", "encoder_width", "encoder_depth", "steps", "eval_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.batch_size < 2:
-            raise ValueError(
-                f"batch_size must be >= 2 (negatives come from the batch), got {self.batch_size}"
-            )
-        if self.eval_size < 4 * self.n_latents:
-            raise ValueError(
-                f"eval_size must be >= 4 * n_latents = {4 * self.n_latents}, got {self.eval_size}"
-            )
+        check(
+            self,
+            positive=("threshold", "lr", "lambda_lr", "lambda_init"),
+            at_least={
+                "mixing_layers": 1,
+                "encoder_width": 1,
+                "encoder_depth": 1,
+                "steps": 1,
+                "eval_every": 1,
+                "batch_size": (2, "negatives come from the batch"),
+                "eval_size": (4 * self.n_latents, "4 * n_latents"),
+            },
+        )
 
 
 def make_world(cfg: Config) -> LatentWorld:
@@ -138,6 +141,28 @@ def make_world(cfg: Config) -> LatentWorld:
         cfg.lambda_preset, cfg.n_latents, threshold=cfg.threshold
     )
     return LatentWorld(space, LeakyMLPMixing(n_layers=cfg.mixing_layers, seed=cfg.seed))
+
+
+declare(
+    "r2_low_lambda",
+    higher_is_better=True,
+    bounds=(None, 1.0),
+    forgives="invertible affine map",
+    description="mean per-latent R² over the half of the latents with the smallest Λ",
+)
+declare(
+    "r2_high_lambda",
+    higher_is_better=True,
+    bounds=(None, 1.0),
+    forgives="invertible affine map",
+    description="mean per-latent R² over the half of the latents with the largest Λ",
+)
+declare(
+    "lambda_hat",
+    higher_is_better=None,
+    kind="diagnostic",
+    description="learned concentration Λ̂ (min / max over matched outputs)",
+)
 
 
 def _scores(prefix: str, z: torch.Tensor, h: np.ndarray, lambdas: np.ndarray) -> dict:
@@ -174,9 +199,12 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     world = make_world(cfg)
     lambdas = np.asarray(world.space.lambdas)
     total = cfg.steps * (2 if cfg.baseline else 1)
+    monitor = latent_monitor(world, cfg.seed, {"linear_r2": linear_r2, "mcc": mcc})
 
-    learner = _learner(cfg, "diagonal").fit(world, progress=progress)
-    test = world.sample(cfg.eval_size, generator=torch.Generator().manual_seed(cfg.seed + 10_000))
+    learner = _learner(cfg, "diagonal").fit(
+        world, progress=subspan(progress, 0, total), monitor=monitor
+    )
+    test = held_out(world, cfg.eval_size, cfg.seed)
     h = learner.transform(test.x)
     metrics = _scores("", test.z, h, lambdas)
     metrics["mcc_spearman"] = mcc(test.z, h, method="spearman")
@@ -184,19 +212,14 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     matched = learner.lambda_[matching(test.z, h)]
     metrics["lambda_hat_min"] = float(matched.min())
     metrics["lambda_hat_max"] = float(matched.max())
-    metrics["identity_linear_r2"] = linear_r2(test.z, test.x)
-    metrics["identity_mcc"] = mcc(test.z, test.x)
-    metrics["final_loss"] = learner.history_[-1]["loss"]
-    metrics["train_seconds"] = learner.history_[-1]["train_seconds"]
-    metrics["steps_per_second"] = cfg.steps / max(metrics["train_seconds"], 1e-9)
+    metrics |= baseline_scores("identity", test.z, test.x, {"linear_r2": linear_r2, "mcc": mcc})
+    metrics |= training_figures(learner.history_, cfg.steps)
     curves = pd.DataFrame(learner.history_).assign(loss_kind="aninfonce")
 
     if cfg.baseline:
-
-        def shifted(done: int, _total: int, **fields: float) -> None:
-            progress(cfg.steps + done, total, **fields)
-
-        plain = _learner(cfg, "isotropic").fit(world, progress=shifted)
+        plain = _learner(cfg, "isotropic").fit(
+            world, progress=subspan(progress, cfg.steps, total), monitor=monitor
+        )
         metrics.update(_scores("infonce_", test.z, plain.transform(test.x), lambdas))
         metrics["infonce_lambda"] = float(plain.lambda_[0])
         metrics["mcc_gain"] = metrics["mcc"] - metrics["infonce_mcc"]

@@ -41,6 +41,7 @@ from identifiable.causal import (
 from identifiable.claims import Claim, Expectation
 from identifiable.experiments._result import Result
 from identifiable.progress import Progress, no_progress
+from identifiable.worlds.base import seeded_generator
 from identifiable.worlds.plr import PLRWorld
 
 SUMMARY = "Treatment effects in partially linear regression: linear ICA vs OLS, double ML, HOML"
@@ -137,7 +138,7 @@ class Config:
             support_size=self.support_size,
             treatment_density=self.treatment_density,
             coefficient_distribution=self.coefficient_distribution,
-            structure_seed=structure_seed,
+            seed=structure_seed,
         )
 
 
@@ -195,7 +196,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
         for k in cfg.n_treatments:
             for replicate in range(cfg.n_seeds):
                 seed = cfg.seed + replicate
-                sample = cfg.world(k, seed).sample(n, np.random.default_rng([seed, n, k]))
+                sample = cfg.world(k, seed).sample(n, generator=seeded_generator(seed, n, k))
                 for name in cfg.estimators:
                     row = _fit_row(name, cfg, sample, seed)
                     rows.append({"n_samples": n, "n_treatments": k, "seed": seed, **row})

@@ -39,7 +39,14 @@ from typing import Literal
 import pandas as pd
 import torch
 
+from identifiable._validation import check
 from identifiable.claims import Claim, Expectation
+from identifiable.experiments._common import (
+    baseline_scores,
+    held_out,
+    latent_monitor,
+    training_figures,
+)
 from identifiable.experiments._result import Result
 from identifiable.learners.contrastive import ContrastiveLearner
 from identifiable.metrics import linear_r2, mcc, nonlinear_r2
@@ -96,26 +103,21 @@ class Config:
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     def __post_init__(self) -> None:
-        if self.world not in WORLDS:
-            raise ValueError(f"world must be one of {', '.join(WORLDS)}, got {self.world!r}")
-        if self.conditional not in ("laplace", "normal"):
-            raise ValueError(f"conditional must be laplace or normal, got {self.conditional!r}")
-        if self.n_latents < 2:
-            raise ValueError(f"n_latents must be >= 2, got {self.n_latents}")
-        for name in ("kappa", "tau", "lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("mixing_layers", "encoder_width", "encoder_depth", "steps", "eval_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.batch_size < 2:
-            raise ValueError(
-                f"batch_size must be >= 2 (negatives come from the batch), got {self.batch_size}"
-            )
-        if self.eval_size < 4 * self.n_latents:
-            raise ValueError(
-                f"eval_size must be >= 4 * n_latents = {4 * self.n_latents}, got {self.eval_size}"
-            )
+        check(
+            self,
+            one_of={"world": WORLDS, "conditional": ("laplace", "normal")},
+            positive=("kappa", "tau", "lr"),
+            at_least={
+                "n_latents": 2,
+                "mixing_layers": 1,
+                "encoder_width": 1,
+                "encoder_depth": 1,
+                "steps": 1,
+                "eval_every": 1,
+                "batch_size": (2, "negatives come from the batch"),
+                "eval_size": (4 * self.n_latents, "4 * n_latents"),
+            },
+        )
 
 
 def make_world(cfg: Config) -> LatentWorld:
@@ -155,15 +157,16 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
         eval_every=cfg.eval_every,
         random_state=cfg.seed,
         device=cfg.device,
-    ).fit(world, progress=progress)
+    ).fit(
+        world,
+        progress=progress,
+        monitor=latent_monitor(world, cfg.seed, {"linear_r2": linear_r2, "mcc": mcc}),
+    )
 
-    test = world.sample(cfg.eval_size, generator=torch.Generator().manual_seed(cfg.seed + 10_000))
+    test = held_out(world, cfg.eval_size, cfg.seed)
     metrics = final_metrics(test.z, learner.transform(test.x))
-    identity = {"linear_r2": linear_r2(test.z, test.x), "mcc": mcc(test.z, test.x)}
-    metrics.update({f"identity_{k}": v for k, v in identity.items()})
-    metrics["final_loss"] = learner.history_[-1]["loss"]
-    metrics["train_seconds"] = learner.history_[-1]["train_seconds"]
-    metrics["steps_per_second"] = cfg.steps / max(metrics["train_seconds"], 1e-9)
+    metrics |= baseline_scores("identity", test.z, test.x, {"linear_r2": linear_r2, "mcc": mcc})
+    metrics |= training_figures(learner.history_, cfg.steps)
     return Result(
         metrics=metrics,
         curves=pd.DataFrame(learner.history_),

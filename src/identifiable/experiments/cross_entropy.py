@@ -34,12 +34,19 @@ from typing import Literal
 import pandas as pd
 import torch
 
+from identifiable._validation import check
 from identifiable.claims import Claim, Expectation
+from identifiable.experiments._common import (
+    baseline_scores,
+    held_out,
+    latent_monitor,
+    training_figures,
+)
 from identifiable.experiments._result import Result
-from identifiable.learners.encoders import MLPEncoder
 from identifiable.learners.supervised import SupervisedClassifier
-from identifiable.metrics import linear_r2, mcc
-from identifiable.progress import Progress, no_progress
+from identifiable.metrics import declare, linear_r2, mcc
+from identifiable.models.mlp import MLPEncoder
+from identifiable.progress import Progress, no_progress, subspan
 from identifiable.worlds.clusters import ClusterWorld
 from identifiable.worlds.mixing import LeakyMLPMixing
 
@@ -89,33 +96,23 @@ class Config:
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     def __post_init__(self) -> None:
-        if self.learner not in LEARNERS:
-            raise ValueError(f"learner must be one of {', '.join(LEARNERS)}, got {self.learner!r}")
-        if self.n_latents < 2:
-            raise ValueError(f"n_latents must be >= 2, got {self.n_latents}")
-        if self.n_clusters < 2:
-            raise ValueError(f"n_clusters must be >= 2, got {self.n_clusters}")
-        if self.n_indices < self.n_clusters:
-            raise ValueError(
-                f"n_indices must be >= n_clusters = {self.n_clusters}, got {self.n_indices}"
-            )
-        for name in ("kappa", "lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in (
-            "mixing_layers",
-            "encoder_width",
-            "encoder_depth",
-            "batch_size",
-            "steps",
-            "eval_every",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.eval_size < 4 * self.n_latents:
-            raise ValueError(
-                f"eval_size must be >= 4 * n_latents = {4 * self.n_latents}, got {self.eval_size}"
-            )
+        check(
+            self,
+            one_of={"learner": LEARNERS},
+            positive=("kappa", "lr"),
+            at_least={
+                "n_latents": 2,
+                "n_clusters": 2,
+                "n_indices": (self.n_clusters, "n_clusters"),
+                "mixing_layers": 1,
+                "encoder_width": 1,
+                "encoder_depth": 1,
+                "batch_size": 1,
+                "steps": 1,
+                "eval_every": 1,
+                "eval_size": (4 * self.n_latents, "4 * n_latents"),
+            },
+        )
 
 
 def make_world(cfg: Config) -> ClusterWorld:
@@ -144,10 +141,23 @@ def _classifier(cfg: Config, target: str) -> SupervisedClassifier:
     )
 
 
+declare(
+    "gain_over_untrained",
+    higher_is_better=True,
+    description="linear R² of the trained encoder minus that of its untrained initialisation",
+)
+declare(
+    "train_accuracy",
+    higher_is_better=True,
+    kind="proportion",
+    description="accuracy on the training batches since the last evaluation",
+)
+
+
 def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     """Train the chosen classifier(s); score them, an untrained encoder and x on held-out data."""
     world = make_world(cfg)
-    test = world.sample(cfg.eval_size, generator=torch.Generator().manual_seed(cfg.seed + 10_000))
+    test = held_out(world, cfg.eval_size, cfg.seed)
     # the untrained baseline: same architecture and the same init the learners start from
     untrained = MLPEncoder(
         cfg.n_latents,
@@ -158,29 +168,24 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     )
     with torch.no_grad():
         h0 = untrained(test.x)
-    metrics = {
-        "untrained_linear_r2": linear_r2(test.z, h0),
-        "identity_linear_r2": linear_r2(test.z, test.x),
-    }
+    metrics = baseline_scores("untrained", test.z, h0, {"linear_r2": linear_r2})
+    metrics |= baseline_scores("identity", test.z, test.x, {"linear_r2": linear_r2})
     targets = {"supervised": ["label"], "diet": ["index"], "both": ["label", "index"]}
     targets_run = targets[cfg.learner]
+    total = cfg.steps * len(targets_run)
+    monitor = latent_monitor(world, cfg.seed, {"linear_r2": linear_r2})
     curves, learners = [], {}
     for k, target in enumerate(targets_run):
         name = "supervised" if target == "label" else "diet"
         prefix = "diet_" if (target == "index" and cfg.learner == "both") else ""
-
-        def shifted(done: int, _total: int, _offset=k * cfg.steps, **fields: float) -> None:
-            progress(_offset + done, cfg.steps * len(targets_run), **fields)
-
-        learner = _classifier(cfg, target).fit(world, progress=shifted)
+        learner = _classifier(cfg, target).fit(
+            world, progress=subspan(progress, k * cfg.steps, total), monitor=monitor
+        )
         h = learner.transform(test.x)
-        last = learner.history_[-1]
         metrics[f"{prefix}linear_r2"] = linear_r2(test.z, h)
         metrics[f"{prefix}mcc"] = mcc(test.z, h)
-        metrics[f"{prefix}train_accuracy"] = last["accuracy"]
-        metrics[f"{prefix}final_loss"] = last["loss"]
-        metrics[f"{prefix}train_seconds"] = last["train_seconds"]
-        metrics[f"{prefix}steps_per_second"] = cfg.steps / max(last["train_seconds"], 1e-9)
+        metrics[f"{prefix}train_accuracy"] = learner.history_[-1]["accuracy"]
+        metrics |= training_figures(learner.history_, cfg.steps, prefix)
         curves.append(pd.DataFrame(learner.history_).assign(learner=name))
         learners[name] = learner
     for prefix in ("", "diet_"):

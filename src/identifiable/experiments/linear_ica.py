@@ -62,7 +62,7 @@ class Config:
 
 def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     """Mix, unmix with FastICA, score MCC of the recovered sources."""
-    world = LinearICAWorld(cfg.n_sources, cfg.source, mixing_seed=cfg.seed)
+    world = LinearICAWorld(cfg.n_sources, cfg.source, seed=cfg.seed)
     batch = world.sample(cfg.n_samples, generator=torch.Generator().manual_seed(cfg.seed))
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:

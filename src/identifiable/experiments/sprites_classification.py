@@ -142,8 +142,8 @@ def decode_factors(features: np.ndarray, batch, shapes: tuple[str, ...]) -> dict
     shape = batch.shape[:, 0].numpy()
     hue = 2 * math.pi * batch.hue[:, 0].double().numpy()
     out = {
-        "x": linear_r2(batch.x[:, 0], features),
-        "y": linear_r2(batch.y[:, 0], features),
+        "x": linear_r2(batch.position_x[:, 0], features),
+        "y": linear_r2(batch.position_y[:, 0], features),
         "scale": linear_r2(batch.scale[:, 0], features),
         "hue": linear_r2(np.stack([np.cos(hue), np.sin(hue)], 1), features),
     }
@@ -176,11 +176,11 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     labels = test.shape[:, 0]
 
     untrained = ShapeClassifier(steps=0, eval_size=0, **common).fit(world)
-    untrained_scores = decode_factors(untrained.transform(test.images), test, world.shapes)
+    untrained_scores = decode_factors(untrained.transform(test.x), test, world.shapes)
     trained = ShapeClassifier(steps=cfg.steps, eval_size=2000, **common).fit(
         world, progress=progress
     )
-    scores = decode_factors(trained.transform(test.images), test, world.shapes)
+    scores = decode_factors(trained.transform(test.x), test, world.shapes)
 
     metrics: dict[str, float] = {}
     for factor in DECODED:
@@ -190,8 +190,8 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     metrics["linear_r2"] = float(np.mean([scores[f] for f in DECODED]))
     metrics["untrained_linear_r2"] = float(np.mean([untrained_scores[f] for f in DECODED]))
     metrics["linear_r2_gain"] = metrics["linear_r2"] - metrics["untrained_linear_r2"]
-    metrics["shape_accuracy"] = trained.score(test.images, labels)
-    metrics["untrained_shape_accuracy"] = untrained.score(test.images, labels)
+    metrics["shape_accuracy"] = trained.score(test.x, labels)
+    metrics["untrained_shape_accuracy"] = untrained.score(test.x, labels)
     metrics["chance_accuracy"] = 1.0 / world.n_shapes
     metrics["final_loss"] = trained.history_[-1]["loss"]
     metrics["train_seconds"] = trained.history_[-1]["train_seconds"]

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from identifiable.device import pick_device
-from identifiable.learners._training import seeded_generators
-from identifiable.learners.cnn import ConvEncoder
+from identifiable.learners._loop import seeded_generators
+from identifiable.models.cnn import ConvEncoder
 from identifiable.progress import Progress, no_progress
 
 __all__ = ["ShapeClassifier"]
@@ -27,7 +27,7 @@ __all__ = ["ShapeClassifier"]
 class ShapeClassifier:
     """CNN that predicts the shape of a single-object sprite scene (scikit-learn contract).
 
-    logits = W·f(x) + b with f the :class:`~identifiable.learners.cnn.ConvEncoder`; the loss is
+    logits = W·f(x) + b with f the :class:`~identifiable.models.cnn.ConvEncoder`; the loss is
     the cross-entropy −log softmax(logits)_c of the true shape label c.
 
     Parameters
@@ -118,7 +118,7 @@ class ShapeClassifier:
         for step in range(1, self.steps + 1):
             start = time.perf_counter()
             batch = world.sample(self.batch_size, generator=data_generator)
-            images = batch.images.to(self.device_, non_blocking=True)
+            images = batch.x.to(self.device_, non_blocking=True)
             labels = batch.shape[:, 0].to(self.device_, non_blocking=True)
             loss = F.cross_entropy(self.head_(self.encoder_(images)), labels)
             optimizer.zero_grad(set_to_none=True)
@@ -134,7 +134,7 @@ class ShapeClassifier:
             if step % self.eval_every == 0 or step == self.steps:
                 record = {"step": float(step), "loss": float(losses[last_eval:step].mean())}
                 if held_out is not None:
-                    record["accuracy"] = self.score(held_out.images, held_out.shape[:, 0])
+                    record["accuracy"] = self.score(held_out.x, held_out.shape[:, 0])
                 record["train_seconds"] = train_seconds
                 self.history_.append(record)
                 last_eval = step

@@ -11,6 +11,9 @@ Rusak et al. 2025, arXiv:2407.00143): the encoder output lies on the unit sphere
 brendel-group/AnInfoNCE ``main_mlp.py``. ``lambda_shape="isotropic"`` learns one shared value,
 Λ̂ = softplus(λ)·I: plain dot-product InfoNCE with a learned temperature τ = 1/Λ̂, the baseline
 that differs from AnInfoNCE only in the diagonal.
+
+The learner sees only observations: what to record during training (e.g. held-out linear R²
+against the true latents) is the experiment's ``monitor``.
 """
 
 from __future__ import annotations
@@ -21,11 +24,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from identifiable._validation import check
 from identifiable.device import pick_device
-from identifiable.learners._training import flushed_denormals, seeded_generators
-from identifiable.learners.encoders import MLPEncoder
+from identifiable.learners._base import Learner
+from identifiable.learners._loop import (
+    Monitor,
+    check_finite,
+    evaluation_due,
+    flushed_denormals,
+    log_evaluation,
+    seeded_generators,
+)
 from identifiable.losses import SIMILARITIES, an_info_nce, info_nce
-from identifiable.metrics import linear_r2, mcc
+from identifiable.models.mlp import MLPEncoder
 from identifiable.progress import Progress, no_progress
 
 __all__ = ["ContrastiveLearner"]
@@ -33,7 +44,7 @@ __all__ = ["ContrastiveLearner"]
 LEARNER_SIMILARITIES = (*SIMILARITIES, "anisotropic")
 
 
-class ContrastiveLearner:
+class ContrastiveLearner(Learner):
     """InfoNCE encoder (scikit-learn contract: ``fit`` returns self, learned state ends in ``_``).
 
     Parameters
@@ -51,13 +62,13 @@ class ContrastiveLearner:
     lr:            Adam learning rate.
     lr_schedule:   ``"constant"`` (as the reference) or ``"cosine"`` (decay to 0 over ``steps``).
     steps:         optimisation steps, each on a fresh batch from the world.
-    eval_every:    every this many steps, score ``linear_r2`` and ``mcc`` on a held-out sample.
-    eval_size:     size of that held-out sample (drawn once, from its own generator).
-    random_state:  seeds the encoder init, the training batches and the held-out sample.
+    eval_every:    every this many steps (and at the last), record the mean loss since the last
+                   record and what ``monitor`` returns.
+    random_state:  seeds the encoder init and the training batches.
     device:        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
 
     Attributes after ``fit``: ``encoder_`` (the torch module), ``history_`` (one dict per
-    evaluation: step, loss, linear_r2, mcc, train_seconds), ``device_``; for
+    evaluation: step, loss, the monitor's numbers, train_seconds), ``device_``; for
     ``similarity="anisotropic"`` also ``lambda_`` (the learned Λ̂ as a numpy array, shape
     (n_components,)) and ``lambda_k`` columns in ``history_``.
     """
@@ -76,7 +87,6 @@ class ContrastiveLearner:
         lr_schedule: str = "constant",
         steps: int = 3000,
         eval_every: int = 250,
-        eval_size: int = 4096,
         random_state: int = 0,
         device: str = "auto",
     ):
@@ -92,53 +102,51 @@ class ContrastiveLearner:
         self.lr_schedule = lr_schedule
         self.steps = steps
         self.eval_every = eval_every
-        self.eval_size = eval_size
         self.random_state = random_state
         self.device = device
 
     def _validate(self) -> None:
-        if self.similarity not in LEARNER_SIMILARITIES:
-            raise ValueError(
-                f"similarity must be one of {', '.join(LEARNER_SIMILARITIES)}, "
-                f"got {self.similarity!r}"
-            )
-        if self.lambda_shape not in ("diagonal", "isotropic"):
-            raise ValueError(
-                f"lambda_shape must be diagonal or isotropic, got {self.lambda_shape!r}"
-            )
-        for name in ("lambda_init", "lambda_lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("n_components", "batch_size", "steps", "eval_every", "eval_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < (2 if name == "batch_size" else 1):
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not self.tau > 0:
-            raise ValueError(f"tau must be > 0, got {self.tau}")
-        if self.lr_schedule not in ("constant", "cosine"):
-            raise ValueError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        check(
+            self,
+            integers=("n_components", "batch_size", "steps", "eval_every"),
+            one_of={
+                "similarity": LEARNER_SIMILARITIES,
+                "lambda_shape": ("diagonal", "isotropic"),
+                "lr_schedule": ("constant", "cosine"),
+            },
+            positive=("lambda_init", "lambda_lr", "tau", "lr"),
+            at_least={
+                "n_components": 1,
+                "batch_size": (2, "negatives come from the batch"),
+                "steps": 1,
+                "eval_every": 1,
+            },
+        )
 
-    def fit(self, world: Any, *, progress: Progress = no_progress) -> ContrastiveLearner:
-        """Train on ``world.pairs(batch_size, generator=...)``; evaluate on ``world.sample``.
+    def fit(
+        self,
+        world: Any,
+        *,
+        progress: Progress = no_progress,
+        monitor: Monitor | None = None,
+    ) -> ContrastiveLearner:
+        """Train on ``world.pairs(batch_size, generator=...)``.
 
-        On the CPU, denormal floats are flushed to zero while fitting: InfoNCE's softmax produces
-        gradients around 1e-40 once positives are well separated, and denormal arithmetic made
-        steps up to 50x slower (measured on the box world).
+        ``monitor(self)`` is called on the evaluation schedule and its numbers are recorded in
+        ``history_`` and shown by ``progress``. On the CPU, denormal floats are flushed to zero
+        while fitting: InfoNCE's softmax produces gradients around 1e-40 once positives are well
+        separated, and denormal arithmetic made steps up to 50x slower (measured on the box world).
         """
         self._validate()
         with flushed_denormals():
-            return self._fit(world, progress)
+            return self._fit(world, progress, monitor)
 
-    def _fit(self, world: Any, progress: Progress) -> ContrastiveLearner:
+    def _fit(self, world: Any, progress: Progress, monitor: Monitor | None) -> ContrastiveLearner:
         self.device_ = pick_device(self.device)
-        init_generator, data_generator, eval_generator = seeded_generators(self.random_state)
-
-        held_out = world.sample(self.eval_size, generator=eval_generator)
-        n_observed = held_out.x.shape[1]
+        init_generator, data_generator, _ = seeded_generators(self.random_state)
+        probe = world.sample(2, generator=torch.Generator().manual_seed(self.random_state))
         self.encoder_ = MLPEncoder(
-            n_observed,
+            probe.x.shape[1],
             self.n_components,
             tuple(self.hidden),
             normalize=self.similarity in ("dot", "anisotropic"),
@@ -182,25 +190,26 @@ class ContrastiveLearner:
             losses[step - 1] = loss.detach()
             train_seconds += time.perf_counter() - start
 
-            if not torch.isfinite(losses[step - 1]):
-                raise FloatingPointError(
-                    f"the contrastive loss became {float(losses[step - 1])} at step {step}; "
-                    "lower lr or raise tau"
-                )
-            if step % self.eval_every == 0 or step == self.steps:
-                scores = self.score(held_out.x, held_out.z)
-                record = {
-                    "step": float(step),
-                    "loss": float(losses[last_eval:step].mean()),
-                    **scores,
-                    "train_seconds": train_seconds,
-                }
+            check_finite(
+                losses[step - 1], step, what="the contrastive loss", advice="lower lr or raise tau"
+            )
+            if evaluation_due(step, self.eval_every, self.steps):
+                extra = {}
                 if anisotropic:
                     self.lambda_ = self._learned_lambda()
-                    record.update({f"lambda_{k}": float(v) for k, v in enumerate(self.lambda_)})
-                self.history_.append(record)
+                    extra = {f"lambda_{k}": float(v) for k, v in enumerate(self.lambda_)}
+                log_evaluation(
+                    self,
+                    step=step,
+                    total=self.steps,
+                    losses=losses,
+                    since=last_eval,
+                    train_seconds=train_seconds,
+                    monitor=monitor,
+                    progress=progress,
+                    extra=extra,
+                )
                 last_eval = step
-                progress(step, self.steps, **{k: record[k] for k in ("loss", *scores)})
         return self
 
     @torch.no_grad()
@@ -208,18 +217,11 @@ class ContrastiveLearner:
         lambda_ = torch.nn.functional.softplus(self._lambda_raw).expand(self.n_components)
         return lambda_.detach().cpu().numpy().copy()
 
-    @torch.no_grad()
-    def transform(self, x) -> np.ndarray:
-        """Representations f(x) of observations x, shape (n, n_components), as numpy."""
-        if not hasattr(self, "encoder_"):
-            raise ValueError("this ContrastiveLearner is not fitted yet; call fit(world) first")
-        x = torch.as_tensor(x, dtype=torch.float32)
-        self.encoder_.eval()
-        out = torch.cat([self.encoder_(chunk.to(self.device_)).cpu() for chunk in x.split(8192)])
-        self.encoder_.train()
-        return out.numpy()
+    @classmethod
+    def _example(cls):
+        from identifiable.worlds.latents import SphereSpace
+        from identifiable.worlds.mixing import LeakyMLPMixing
+        from identifiable.worlds.world import LatentWorld
 
-    def score(self, x, z) -> dict[str, float]:
-        """``linear_r2`` and ``mcc`` of f(x) against the true latents z."""
-        h = self.transform(x)
-        return {"linear_r2": linear_r2(z, h), "mcc": mcc(z, h)}
+        world = LatentWorld(SphereSpace(n_latents=3, kappa=10.0), LeakyMLPMixing(n_layers=2))
+        return cls(n_components=3, hidden=(16,), batch_size=32, steps=5, eval_every=2), world

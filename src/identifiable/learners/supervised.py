@@ -12,6 +12,9 @@ of z — cross-entropy inverts the data-generating process up to a linear map.
 ``target="label"``: supervised classification of the cluster label c (K = C classes);
 ``target="index"``: DIET, parametric instance discrimination (Ibrahim et al. 2022,
 arXiv:2206.00960), one class per sample index i (K = N classes).
+
+The learner reads only x and the targets; held-out scores against the true z are the
+experiment's ``monitor``.
 """
 
 from __future__ import annotations
@@ -23,10 +26,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from identifiable._validation import check
 from identifiable.device import pick_device
-from identifiable.learners._training import flushed_denormals, seeded_generators
-from identifiable.learners.encoders import MLPEncoder
-from identifiable.metrics import linear_r2
+from identifiable.learners._base import Learner
+from identifiable.learners._loop import (
+    Monitor,
+    check_finite,
+    evaluation_due,
+    flushed_denormals,
+    log_evaluation,
+    seeded_generators,
+)
+from identifiable.models.mlp import MLPEncoder
 from identifiable.progress import Progress, no_progress
 
 __all__ = ["SupervisedClassifier"]
@@ -34,7 +45,7 @@ __all__ = ["SupervisedClassifier"]
 TARGETS = ("label", "index")
 
 
-class SupervisedClassifier:
+class SupervisedClassifier(Learner):
     """Encoder + linear head trained with cross-entropy (scikit-learn contract).
 
     Parameters
@@ -48,14 +59,14 @@ class SupervisedClassifier:
     batch_size:    samples per step, drawn fresh from the world each step.
     lr:            Adam learning rate (encoder and head).
     steps:         optimisation steps.
-    eval_every:    every this many steps, score ``linear_r2`` (f(x) -> z) on a held-out sample.
-    eval_size:     size of that held-out sample (drawn once, from its own generator).
-    random_state:  seeds the encoder/head init, the training batches and the held-out sample.
+    eval_every:    every this many steps (and at the last), record the mean loss and training
+                   accuracy since the last record and what ``monitor`` returns.
+    random_state:  seeds the encoder/head init and the training batches.
     device:        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
 
     Attributes after ``fit``: ``encoder_``, ``head_`` (``nn.Linear`` with weight W, shape
     (n_classes, n_components)), ``history_`` (one dict per evaluation: step, loss, accuracy on the
-    training batches since the last evaluation, linear_r2, train_seconds), ``device_``.
+    training batches since the last evaluation, the monitor's numbers, train_seconds), ``device_``.
     """
 
     def __init__(
@@ -69,7 +80,6 @@ class SupervisedClassifier:
         lr: float = 1e-3,
         steps: int = 2000,
         eval_every: int = 250,
-        eval_size: int = 4096,
         random_state: int = 0,
         device: str = "auto",
     ):
@@ -82,36 +92,39 @@ class SupervisedClassifier:
         self.lr = lr
         self.steps = steps
         self.eval_every = eval_every
-        self.eval_size = eval_size
         self.random_state = random_state
         self.device = device
 
     def _validate(self) -> None:
-        if self.target not in TARGETS:
-            raise ValueError(f"target must be label or index, got {self.target!r}")
-        for name in ("n_components", "batch_size", "steps", "eval_every", "eval_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        check(
+            self,
+            integers=("n_components", "batch_size", "steps", "eval_every"),
+            one_of={"target": TARGETS},
+            positive=("lr",),
+            at_least={"n_components": 1, "batch_size": 1, "steps": 1, "eval_every": 1},
+        )
 
     def _n_classes(self, world: Any) -> int:
         return world.n_clusters if self.target == "label" else world.n_indices
 
-    def fit(self, world: Any, *, progress: Progress = no_progress) -> SupervisedClassifier:
-        """Train on ``world.sample(batch_size, generator=...)`` (fields x, z, index, label)."""
+    def fit(
+        self,
+        world: Any,
+        *,
+        progress: Progress = no_progress,
+        monitor: Monitor | None = None,
+    ) -> SupervisedClassifier:
+        """Train on ``world.sample(batch_size, generator=...)`` (fields x, index, label)."""
         self._validate()
         with flushed_denormals():
-            return self._fit(world, progress)
+            return self._fit(world, progress, monitor)
 
-    def _fit(self, world: Any, progress: Progress) -> SupervisedClassifier:
+    def _fit(self, world: Any, progress: Progress, monitor: Monitor | None) -> SupervisedClassifier:
         self.device_ = pick_device(self.device)
-        init_generator, data_generator, eval_generator = seeded_generators(self.random_state)
-
-        held_out = world.sample(self.eval_size, generator=eval_generator)
+        init_generator, data_generator, _ = seeded_generators(self.random_state)
+        probe = world.sample(2, generator=torch.Generator().manual_seed(self.random_state))
         self.encoder_ = MLPEncoder(
-            held_out.x.shape[1],
+            probe.x.shape[1],
             self.n_components,
             tuple(self.hidden),
             normalize=self.normalize,
@@ -145,40 +158,43 @@ class SupervisedClassifier:
             correct[step - 1] = (logits.detach().argmax(1) == y).float().mean()
             train_seconds += time.perf_counter() - start
 
-            if not torch.isfinite(losses[step - 1]):
-                raise FloatingPointError(
-                    f"cross-entropy became {float(losses[step - 1])} at step {step}; lower lr"
+            check_finite(losses[step - 1], step, what="cross-entropy", advice="lower lr")
+            if evaluation_due(step, self.eval_every, self.steps):
+                log_evaluation(
+                    self,
+                    step=step,
+                    total=self.steps,
+                    losses=losses,
+                    since=last_eval,
+                    train_seconds=train_seconds,
+                    monitor=monitor,
+                    progress=progress,
+                    extra={"accuracy": float(correct[last_eval:step].mean())},
                 )
-            if step % self.eval_every == 0 or step == self.steps:
-                record = {
-                    "step": float(step),
-                    "loss": float(losses[last_eval:step].mean()),
-                    "accuracy": float(correct[last_eval:step].mean()),
-                    **self.score(held_out.x, held_out.z),
-                    "train_seconds": train_seconds,
-                }
-                self.history_.append(record)
                 last_eval = step
-                progress(step, self.steps, loss=record["loss"], linear_r2=record["linear_r2"])
         return self
 
-    @torch.no_grad()
-    def transform(self, x) -> np.ndarray:
-        """Representations f(x) (before the head), shape (n, n_components), as numpy."""
-        if not hasattr(self, "encoder_"):
-            raise ValueError("this SupervisedClassifier is not fitted yet; call fit(world) first")
-        x = torch.as_tensor(x, dtype=torch.float32)
-        self.encoder_.eval()
-        out = torch.cat([self.encoder_(chunk.to(self.device_)).cpu() for chunk in x.split(8192)])
-        self.encoder_.train()
-        return out.numpy()
-
-    @torch.no_grad()
     def predict(self, x) -> np.ndarray:
         """Predicted class (cluster label or sample index) for each row of x."""
-        h = torch.as_tensor(self.transform(x)).to(self.device_)
-        return self.head_(h).argmax(1).cpu().numpy()
+        self._check_fitted()
+        return self._encode(nn.Sequential(self.encoder_, self.head_), x).argmax(1).numpy()
 
-    def score(self, x, z) -> dict[str, float]:
-        """``linear_r2`` of f(x) against the true latents z."""
-        return {"linear_r2": linear_r2(z, self.transform(x))}
+    def score(self, x, y) -> float:
+        """Accuracy of :meth:`predict` against integer targets ``y`` (labels or indices)."""
+        y = np.asarray(torch.as_tensor(y).cpu()).reshape(-1)
+        predicted = self.predict(x)
+        if len(predicted) != len(y):
+            raise ValueError(
+                f"x and y must have the same length, got {len(predicted)} and {len(y)}"
+            )
+        return float((predicted == y).mean())
+
+    @classmethod
+    def _example(cls):
+        from identifiable.worlds.clusters import ClusterWorld
+        from identifiable.worlds.mixing import LeakyMLPMixing
+
+        world = ClusterWorld(
+            n_latents=3, n_clusters=4, n_indices=16, kappa=10.0, mixing=LeakyMLPMixing(n_layers=2)
+        )
+        return cls(n_components=3, hidden=(16,), batch_size=32, steps=5, eval_every=2), world

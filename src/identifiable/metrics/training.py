@@ -49,3 +49,18 @@ def accuracy(labels, predicted) -> float:
     if labels.size == 0:
         raise ValueError("accuracy needs at least one label")
     return float((labels == predicted).mean())
+
+
+declare(
+    "converged",
+    higher_is_better=True,
+    kind="proportion",
+    description="1 if the fit converged within its iteration budget, else 0; over seeds, the "
+    "fraction of runs that converged",
+)
+declare(
+    "converged_fraction",
+    higher_is_better=True,
+    kind="proportion",
+    description="fraction of a run's fits (folds, restarts, bootstrap replicates) that converged",
+)

@@ -29,8 +29,22 @@ Noise families (``*_distribution`` with ``*_beta`` and ``*_scale``):
 "gaussian" — N(0, scale²); "uniform" — U[−scale, scale]; "discrete" — Mackey et al.'s price
 discount {0, −0.5, −2, −4} with probabilities {0.65, 0.2, 0.1, 0.05}, centred, times scale.
 
-The structural parameters (A, b, θ, support) are a fixed function of ``structure_seed``; the data
-come from the generator handed to :meth:`PLRWorld.sample`.
+Sampling (all randomness from the ``torch.Generator`` handed to :meth:`PLRWorld.sample`; the
+arithmetic in float64 numpy, which the causal estimators use). Each family is the inverse CDF of
+float64 uniforms u ~ U[0, 1) (one per draw), except "gaussian" (``torch.randn``):
+
+    gennorm   v = 2u − 1,  X = sign(v) · scale · P⁻¹(1/β, |v|)^(1/β)   (P: regularized lower
+              incomplete gamma; |X/scale|^β ~ Gamma(1/β, 1), so β = 1 gives −log(1 − |v|))
+    uniform   X = scale · (2u − 1)
+    discrete  X = scale · (d_j − E d),  j = min{j : u < p_1 + … + p_j}
+
+The structural parameters (A, b, θ, support) are a fixed function of the world's ``seed``; the
+data come from the generator handed to :meth:`PLRWorld.sample`:
+
+    >>> world = PLRWorld.reizinger2025(n_covariates=10, seed=0)
+    >>> sample = world.sample(2000, generator=torch.Generator().manual_seed(0))
+    >>> sample.X.shape, sample.T.shape, sample.Y.shape, sample.x.shape
+    ((2000, 10), (2000, 1), (2000,), (2000, 12))
 """
 
 from __future__ import annotations
@@ -40,8 +54,8 @@ from functools import cached_property
 from typing import Literal
 
 import numpy as np
-from scipy.special import expit
-from scipy.stats import gennorm
+import torch
+from scipy.special import expit, gammaincinv
 
 __all__ = ["PAPER_THETA", "PLRSample", "PLRStructure", "PLRWorld", "sample_noise"]
 
@@ -55,22 +69,35 @@ _DISCOUNTS = np.array([0.0, -0.5, -2.0, -4.0])
 _DISCOUNT_PROBABILITIES = np.array([0.65, 0.2, 0.1, 0.05])
 _DISTRIBUTIONS = ("gennorm", "gaussian", "uniform", "discrete")
 _NONLINEARITIES = ("identity", "leaky_relu", "relu", "tanh", "sigmoid")
+_BELOW_ONE = np.nextafter(1.0, 0.0)  # keeps P⁻¹(a, |v|) finite when u = 0 gives |v| = 1
 
 
 def sample_noise(
-    distribution: str, beta: float, scale: float, size: tuple[int, ...], rng: np.random.Generator
+    distribution: str,
+    beta: float,
+    scale: float,
+    size: tuple[int, ...],
+    *,
+    generator: torch.Generator,
 ) -> np.ndarray:
-    """i.i.d. draws of one noise family (see the module docstring for the families)."""
-    if distribution == "gennorm":
-        return gennorm.rvs(beta, scale=scale, size=size, random_state=rng)
+    """i.i.d. float64 draws of one noise family (formulas in the module docstring)."""
+    if distribution not in _DISTRIBUTIONS:
+        raise ValueError(f"distribution must be one of {_DISTRIBUTIONS}, got {distribution!r}")
     if distribution == "gaussian":
-        return rng.normal(0.0, scale, size=size)
+        normal = torch.randn(size, generator=generator, dtype=torch.float64,
+                             device=generator.device)
+        return scale * normal.cpu().numpy()
+    u = torch.rand(size, generator=generator, dtype=torch.float64, device=generator.device)
+    u = u.cpu().numpy()
     if distribution == "uniform":
-        return rng.uniform(-scale, scale, size=size)
+        return scale * (2.0 * u - 1.0)
     if distribution == "discrete":
         values = _DISCOUNTS - _DISCOUNTS @ _DISCOUNT_PROBABILITIES
-        return scale * rng.choice(values, size=size, p=_DISCOUNT_PROBABILITIES)
-    raise ValueError(f"distribution must be one of {_DISTRIBUTIONS}, got {distribution!r}")
+        index = np.searchsorted(np.cumsum(_DISCOUNT_PROBABILITIES), u, side="right")
+        return scale * values[np.minimum(index, len(values) - 1)]
+    v = 2.0 * u - 1.0  # gennorm: inverse CDF of |X| on |v|, the sign of v
+    magnitude = gammaincinv(1.0 / beta, np.minimum(np.abs(v), _BELOW_ONE)) ** (1.0 / beta)
+    return np.copysign(scale * magnitude, v)
 
 
 def _activation(name: str, slope: float):
@@ -103,10 +130,12 @@ class PLRStructure:
 
 @dataclass(frozen=True)
 class PLRSample:
-    """One draw from a world: the observations and the truth behind them.
+    """One draw from a world: the observations and the truth behind them (float64 numpy).
 
     X: (n, d) covariates (also the covariate sources).  T: (n, k) treatments.  Y: (n,) outcome.
     treatment_noise: (n, k) η.  outcome_noise: (n,) ε.  theta: (k,) true effects.
+    x: (n, d + k + 1) all observations [X, T, Y] (every world's ``.x``).
+    z: (n, d + k + 1) the independent sources [X, η, ε] (for σ = identity, x = z Mᵀ).
     """
 
     X: np.ndarray
@@ -117,13 +146,13 @@ class PLRSample:
     theta: np.ndarray
 
     @property
-    def sources(self) -> np.ndarray:
-        """S = [X, η, ε], shape (n, d + k + 1)."""
+    def z(self) -> np.ndarray:
+        """The sources S = [X, η, ε], shape (n, d + k + 1)."""
         return np.column_stack([self.X, self.treatment_noise, self.outcome_noise])
 
     @property
-    def observations(self) -> np.ndarray:
-        """O = [X, T, Y], shape (n, d + k + 1)."""
+    def x(self) -> np.ndarray:
+        """The observations O = [X, T, Y], shape (n, d + k + 1)."""
         return np.column_stack([self.X, self.T, self.Y])
 
 
@@ -139,7 +168,7 @@ class PLRWorld:
     n_treatments:             k, number of treatments T.
     theta:                    treatment effects; empty → ``theta_choice``.
     theta_choice:             "fixed" (the paper's (1.55, 0.65, −2.45, 1.75, −1.35)[:k], k ≤ 5),
-                              "uniform" (U[0, 1)) or "gaussian" (N(0, 1)) from ``structure_seed``.
+                              "uniform" (U[0, 1)) or "gaussian" (N(0, 1)) from ``seed``.
     covariate_distribution:   family of X; with ``covariate_beta``, ``covariate_scale``.
     treatment_noise:          family of η; with ``treatment_beta``, ``treatment_scale``.
     outcome_noise:            family of ε; with ``outcome_beta``, ``outcome_scale``.
@@ -150,7 +179,8 @@ class PLRWorld:
                               s > 0 → T and Y use the same s random covariates (Mackey).
     treatment_density:        probability that an entry of A is nonzero (support_size = 0).
     coefficient_distribution: "gaussian" N(0, 1) or "uniform" U(−5, 5) for A and b.
-    structure_seed:           seed of the structural parameters A, b, θ, support.
+    seed:                     draws the structural parameters A, b, θ, support (the data come
+                              from the generator handed to ``sample``).
     """
 
     n_covariates: int = 10
@@ -171,7 +201,7 @@ class PLRWorld:
     support_size: int = 0
     treatment_density: float = 0.4
     coefficient_distribution: Literal["gaussian", "uniform"] = "gaussian"
-    structure_seed: int = 0
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.n_covariates < 1:
@@ -240,15 +270,15 @@ class PLRWorld:
         params.update(overrides)
         return cls(**params)
 
-    def with_seed(self, structure_seed: int) -> PLRWorld:
-        """The same design with other structural parameters."""
-        return replace(self, structure_seed=structure_seed)
+    def with_seed(self, seed: int) -> PLRWorld:
+        """The same design with other structural parameters (A, b, θ, support)."""
+        return replace(self, seed=seed)
 
     # ------------------------------------------------------------- structure
     @cached_property
     def structure(self) -> PLRStructure:
-        """A, b, θ and the support, a deterministic function of ``structure_seed``."""
-        rng = np.random.default_rng([self.structure_seed, 2507_16467])
+        """A, b, θ and the support, a deterministic function of ``seed``."""
+        rng = np.random.default_rng([self.seed, 2507_16467])
         d, k = self.n_covariates, self.n_treatments
 
         def coefficients(size):
@@ -278,19 +308,24 @@ class PLRWorld:
         return PLRStructure(treatment_coef, outcome_coef, theta, support)
 
     # -------------------------------------------------------------- sampling
-    def sample(self, n: int, rng: np.random.Generator) -> PLRSample:
-        """n i.i.d. draws of (X, T, Y) with their sources; all randomness from ``rng``."""
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError("rng must be a numpy Generator, e.g. np.random.default_rng(0)")
+    def sample(self, n: int, *, generator: torch.Generator) -> PLRSample:
+        """n i.i.d. draws of (X, T, Y) with their sources; all randomness from ``generator``
+        (X, then η, then ε; float64 numpy arrays)."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be an int >= 1, got {n!r}")
+        if not isinstance(generator, torch.Generator):
+            raise ValueError(
+                "generator must be a torch.Generator, e.g. torch.Generator().manual_seed(0), "
+                f"got {type(generator).__name__}"
+            )
         d, k = self.n_covariates, self.n_treatments
         structure = self.structure
         X = sample_noise(self.covariate_distribution, self.covariate_beta, self.covariate_scale,
-                         (n, d), rng)
+                         (n, d), generator=generator)
         eta = sample_noise(self.treatment_noise, self.treatment_beta, self.treatment_scale,
-                           (n, k), rng)
-        eps = sample_noise(self.outcome_noise, self.outcome_beta, self.outcome_scale, (n,), rng)
+                           (n, k), generator=generator)
+        eps = sample_noise(self.outcome_noise, self.outcome_beta, self.outcome_scale, (n,),
+                           generator=generator)
         features = _activation(self.nonlinearity, self.slope)(X)
         T = features @ structure.treatment_coef.T + eta
         Y = T @ structure.theta + features @ structure.outcome_coef + eps

@@ -13,7 +13,8 @@ Factors, per object k = 1..K (all drawn independently and uniformly from their r
 factor      range (default)           meaning
 ==========  ========================  ====================================================
 shape       ``shapes`` (int label)    index into ``shapes`` (square, circle, triangle, ...)
-x, y        [0.2, 0.8]                centre in canvas units; x to the right, y *downward*
+position_x  [0.2, 0.8]                centre in canvas units, to the right
+position_y  [0.2, 0.8]                centre in canvas units, *downward*
 scale       [0.1, 0.2]                circumradius r as a fraction of the canvas side
 rotation    [0, 2π)                   radians; positive turns the shape clockwise on screen
 hue         [0, 1)                    HSV hue (circular: 0 and 1 are both red)
@@ -21,8 +22,8 @@ hue         [0, 1)                    HSV hue (circular: 0 and 1 are both red)
 
 Rendering (vectorised over the batch, the objects and the pixels; no Python loop over samples
 or pixels). Pixel (i, j) has its centre at p = (j + ½, i + ½) in pixel units; object k has
-centre c = (x·S, y·S), radius r = scale·S (S = ``image_size``) and local coordinates
-q = R(θ)ᵀ(p − c). Each shape is a signed distance d(p) in pixels (< 0 inside):
+centre c = (position_x·S, position_y·S), radius r = scale·S (S = ``image_size``) and local
+coordinates q = R(θ)ᵀ(p − c). Each shape is a signed distance d(p) in pixels (< 0 inside):
 
     circle    ‖q‖ − r                    square    ‖q‖_∞ − r/√2   (corners on the circle)
     triangle  maxᵢ nᵢᵀq − r/2            (equilateral; outward edge normals nᵢ, one vertex up)
@@ -43,6 +44,9 @@ rgb_c = V − V·S·clip(min(t_c, 4 − t_c), 0, 1), t_c = (n_c + 6H) mod 6, n =
 Rotation is observable only modulo a shape's symmetry: ``SHAPE_SYMMETRY[shape]`` is the order
 of its rotational symmetry (0 = continuous, the circle), so cos(kθ), sin(kθ) with that k is the
 identifiable part of the rotation factor.
+
+Names: the rendered images are the observations, ``batch.x`` (as in every world); the position
+factors are ``position_x`` and ``position_y`` (never plain x/y, which would clash with ``.x``).
 """
 
 from __future__ import annotations
@@ -64,7 +68,8 @@ __all__ = [
 
 SHAPES = ("square", "circle", "triangle", "ellipse", "cross")
 SHAPE_SYMMETRY = {"square": 4, "circle": 0, "triangle": 3, "ellipse": 2, "cross": 4}
-FACTORS = ("x", "y", "scale", "rotation", "hue")  # continuous factors, in this order
+#: The continuous factors, in the order of ``SpritesBatch.factors()``.
+FACTORS = ("position_x", "position_y", "scale", "rotation", "hue")
 
 _ELLIPSE_MINOR = 0.5  # minor/major axis ratio b of the ellipse
 _CROSS_WIDTH = 1.0 / 3.0  # half-width of a cross arm, as a fraction of r
@@ -74,11 +79,11 @@ _CHUNK_PIXELS = 1 << 18  # pixels x objects rendered per chunk (keeps intermedia
 class SpritesBatch(NamedTuple):
     """n scenes with K object slots each (absent slots have ``present`` False, an empty mask)."""
 
-    images: torch.Tensor  # (n, 3, H, W) float32 in [0, 1]
+    x: torch.Tensor  # (n, 3, H, W) float32 in [0, 1]: the rendered images (the observations)
     masks: torch.Tensor  # (n, K, H, W) float32 visible masks m_k; background = 1 − masks.sum(1)
     shape: torch.Tensor  # (n, K) int64 index into SpritesWorld.shapes
-    x: torch.Tensor  # (n, K) centre, canvas units, to the right
-    y: torch.Tensor  # (n, K) centre, canvas units, downward
+    position_x: torch.Tensor  # (n, K) centre, canvas units, to the right
+    position_y: torch.Tensor  # (n, K) centre, canvas units, downward
     scale: torch.Tensor  # (n, K) circumradius / canvas side
     rotation: torch.Tensor  # (n, K) radians
     hue: torch.Tensor  # (n, K) in [0, 1)
@@ -117,14 +122,15 @@ class SpritesWorld:
     min_objects:    if set, each scene shows a uniform number of objects in
                     [min_objects, n_objects] (the first ones; the rest are absent); None = always K.
     shapes:         shape names drawn uniformly, a subset of ``SHAPES``; labels index this tuple.
-    x_range, y_range, scale_range, rotation_range, hue_range: factor ranges (see the table).
+    position_x_range, position_y_range, scale_range, rotation_range, hue_range: factor ranges
+                    (see the table).
     saturation, value: HSV saturation and value of every object's colour, in [0, 1].
     background:     RGB of the background, each in [0, 1].
     occlusion:      ``"soft"`` (anti-aliased edges, alpha compositing) or ``"hard"`` (binary).
 
     >>> world = SpritesWorld(image_size=64, n_objects=3)
     >>> batch = world.sample(16, generator=torch.Generator().manual_seed(0))
-    >>> batch.images.shape, batch.masks.shape
+    >>> batch.x.shape, batch.masks.shape
     (torch.Size([16, 3, 64, 64]), torch.Size([16, 3, 64, 64]))
     """
 
@@ -132,8 +138,8 @@ class SpritesWorld:
     n_objects: int = 1
     min_objects: int | None = None
     shapes: tuple[str, ...] = ("square", "circle", "triangle")
-    x_range: tuple[float, float] = (0.2, 0.8)
-    y_range: tuple[float, float] = (0.2, 0.8)
+    position_x_range: tuple[float, float] = (0.2, 0.8)
+    position_y_range: tuple[float, float] = (0.2, 0.8)
     scale_range: tuple[float, float] = (0.1, 0.2)
     rotation_range: tuple[float, float] = (0.0, 2 * math.pi)
     hue_range: tuple[float, float] = (0.0, 1.0)
@@ -164,8 +170,8 @@ class SpritesWorld:
                 f"shapes must be a non-empty tuple of distinct names from {', '.join(SHAPES)}, "
                 f"got {self.shapes!r}"
             )
-        _check_range("x_range", self.x_range, 0.0, 1.0)
-        _check_range("y_range", self.y_range, 0.0, 1.0)
+        _check_range("position_x_range", self.position_x_range, 0.0, 1.0)
+        _check_range("position_y_range", self.position_y_range, 0.0, 1.0)
         _check_range("scale_range", self.scale_range, 0.0, 1.0)
         if self.scale_range[0] <= 0:
             raise ValueError(f"scale_range must be > 0, got {self.scale_range!r}")
@@ -201,20 +207,22 @@ class SpritesWorld:
         else:
             count = torch.randint(self.min_objects, k + 1, (n, 1), generator=generator)
             present = torch.arange(k) < count
-        ranges = (self.x_range, self.y_range, self.scale_range, self.rotation_range, self.hue_range)
+        ranges = [getattr(self, f"{name}_range") for name in FACTORS]
         low = torch.tensor([r[0] for r in ranges], dtype=torch.float32)
         high = torch.tensor([r[1] for r in ranges], dtype=torch.float32)
         f = low + (high - low) * u
-        x, y, scale, rotation, hue = f.unbind(-1)
-        images, masks = self.render(shape, x, y, scale, rotation, hue, present)
-        return SpritesBatch(images, masks, shape, x, y, scale, rotation, hue, present)
+        position_x, position_y, scale, rotation, hue = f.unbind(-1)
+        images, masks = self.render(shape, position_x, position_y, scale, rotation, hue, present)
+        return SpritesBatch(
+            images, masks, shape, position_x, position_y, scale, rotation, hue, present
+        )
 
     @torch.no_grad()
     def render(
         self,
         shape: torch.Tensor,
-        x: torch.Tensor,
-        y: torch.Tensor,
+        position_x: torch.Tensor,
+        position_y: torch.Tensor,
         scale: torch.Tensor,
         rotation: torch.Tensor,
         hue: torch.Tensor,
@@ -222,7 +230,13 @@ class SpritesWorld:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Images (n, 3, S, S) and visible masks (n, K, S, S) of given factors, each (n, K)."""
         n, k = shape.shape
-        for name, value in (("x", x), ("y", y), ("scale", scale), ("rotation", rotation)):
+        given = {
+            "position_x": position_x,
+            "position_y": position_y,
+            "scale": scale,
+            "rotation": rotation,
+        }
+        for name, value in given.items():
             if value.shape != (n, k):
                 raise ValueError(f"{name} must have shape {(n, k)} like shape, got {value.shape}")
         if present is None:
@@ -238,7 +252,13 @@ class SpritesWorld:
             visible, image = masks[part], images[part]
             # coverage α_k of every slot, written in place, then turned into visible masks m_k
             self._coverage(
-                shape[part], x[part], y[part], scale[part], rotation[part], present[part], visible
+                shape[part],
+                position_x[part],
+                position_y[part],
+                scale[part],
+                rotation[part],
+                present[part],
+                visible,
             )
             transmitted = torch.ones_like(visible[:, :1])
             for obj in range(k - 1, -1, -1):  # z-order: object k - 1 is on top
@@ -250,14 +270,16 @@ class SpritesWorld:
                 image.addcmul_(colours[part, obj, :, None, None], visible[:, obj : obj + 1])
         return images.clamp_(0.0, 1.0), masks
 
-    def _coverage(self, shape, x, y, scale, rotation, present, out: torch.Tensor) -> None:
+    def _coverage(
+        self, shape, position_x, position_y, scale, rotation, present, out: torch.Tensor
+    ) -> None:
         """Coverage α of every object slot alone, ignoring the others, into ``out`` (n, K, S, S)."""
         n, k = shape.shape
         size = self.image_size
         m = n * k
         grid = torch.arange(size, dtype=torch.float32) + 0.5
-        dx = grid - (x.reshape(m, 1) * size)  # (m, S): column offsets p₁ − c₁
-        dy = grid - (y.reshape(m, 1) * size)  # (m, S): row offsets p₂ − c₂
+        dx = grid - (position_x.reshape(m, 1) * size)  # (m, S): column offsets p₁ − c₁
+        dy = grid - (position_y.reshape(m, 1) * size)  # (m, S): row offsets p₂ − c₂
         radius = (scale.reshape(m) * size).float()
         cos, sin = torch.cos(rotation.reshape(m)).float(), torch.sin(rotation.reshape(m)).float()
         labels = shape.reshape(m)

@@ -10,26 +10,14 @@ Generating Process", arXiv:2102.08850, Sec. 3. ``sample`` returns the truth with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import torch
 
+from identifiable.worlds.base import Batch, PairBatch
 from identifiable.worlds.latents import LatentSpace, SphereSpace
 from identifiable.worlds.mixing import LeakyMLPMixing, Mixing
 
-__all__ = ["Batch", "LatentWorld", "PairBatch"]
-
-
-class Batch(NamedTuple):
-    z: torch.Tensor  # (n, n_latents) true latents
-    x: torch.Tensor  # (n, n_observed) observations g(z)
-
-
-class PairBatch(NamedTuple):
-    z: torch.Tensor
-    z_pos: torch.Tensor
-    x: torch.Tensor
-    x_pos: torch.Tensor
+__all__ = ["Batch", "LatentWorld", "PairBatch"]  # Batch, PairBatch live in worlds.base
 
 
 @dataclass(frozen=True)

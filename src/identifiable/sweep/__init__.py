@@ -4,33 +4,37 @@ A sweep is an experiment name, base overrides, a grid (cartesian product, in the
 optional zipped lists (varied together, as one more axis) and seeds. It expands to a plain ordered
 list of :class:`RunSpec` whose keys are the store's run keys, so a sweep and a single
 ``identifiable run`` of the same config share one record, and re-running a sweep skips what is
-finished (failed and interrupted runs are run again).
+finished (failed and interrupted runs are run again; a ``corrupt`` one is first moved aside to
+``<store>/_corrupt/`` — :attr:`SweepSummary.quarantined` and the run's ``start`` event say where).
 
-Backends:
+Backends (each in its own module; they never import each other or this one, and reach the store
+only through :mod:`identifiable.run`):
 
-* ``local`` (default): one forked process per run, at most ``workers`` at once, each with
-  ``threads`` torch threads (workers × threads ≤ cores). A worker that crashes (segfault, OOM
-  kill) fails its own run only. Workers write their own records atomically (see
-  :mod:`identifiable.store`).
-* ``ray``: the same runs as Ray tasks (``pip install identifiable[ray]``); ``address`` joins an
-  existing cluster, otherwise a local Ray instance starts. Tasks return metrics and curves and the
-  driver writes them, so no shared filesystem is needed.
-* ``inline``: in this process, one after another (debugging, overhead benchmarks).
+* ``local`` (default, :mod:`identifiable.sweep.local`): one forked process per run, at most
+  ``workers`` at once, each with ``threads`` torch threads (workers × threads ≤ cores). A worker
+  that crashes (segfault, OOM kill) fails its own run only. Workers write their own records
+  atomically (see :mod:`identifiable.store`).
+* ``ray`` (:mod:`identifiable.sweep.ray`): the same runs as Ray tasks
+  (``pip install identifiable[ray]``); ``address`` joins an existing cluster, otherwise a local
+  Ray instance starts. Tasks return metrics and curves and the driver writes them, so no shared
+  filesystem is needed.
+* ``inline`` (:mod:`identifiable.sweep.local`): in this process, one after another (debugging,
+  overhead benchmarks).
 
-A sweep's manifest (spec + the keys it expands to) is kept in ``<store>/_sweeps/<name>.json`` for
-``identifiable report --sweep NAME``.
+This module does the bookkeeping all backends share: a backend calls ``started(run)`` when a run
+begins and ``finished(run, status, error)`` when its worker is gone, where ``status`` is what the
+backend saw (``failed`` or ``interrupted``) and ``error`` the reason — used only when the worker
+left no record of its own. Events reach ``on_event(kind, run, info)``.
+
+A sweep's manifest (spec + the keys it expands to) is kept in ``<store>/_sweeps/<name>.json``
+(:func:`identifiable.store.write_manifest`) for ``identifiable report --sweep NAME``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import faulthandler
 import hashlib
 import itertools
 import json
-import os
-import signal
 import time
 import tomllib
 from collections.abc import Callable, Iterable
@@ -39,10 +43,20 @@ from pathlib import Path
 from typing import Any
 
 from identifiable import experiments
+from identifiable import run as run_module
 from identifiable.config import ConfigError, build_config, config_to_dict
-from identifiable.store import Store, _atomic_write_bytes, run_key
+from identifiable.store import Store, load_manifest, run_key, write_manifest
 
-__all__ = ["RunSpec", "SweepSpec", "SweepSummary", "load_manifest", "run_sweep"]
+__all__ = [
+    "BACKENDS",
+    "RunSpec",
+    "SweepSpec",
+    "SweepSummary",
+    "load_manifest",
+    "parse_axis",
+    "run_sweep",
+    "seeds_from",
+]
 
 BACKENDS = ("local", "ray", "inline")
 
@@ -189,35 +203,12 @@ def parse_axis(items: Iterable[str]) -> dict[str, list[str]]:
     return axes
 
 
-# -- manifest -------------------------------------------------------------------------------
-def _manifest_path(store: Store, name: str) -> Path:
-    return store.root / "_sweeps" / f"{name}.json"
-
-
-def write_manifest(store: Store, spec: SweepSpec, runs: list[RunSpec]) -> Path:
-    path = _manifest_path(store, spec.sweep_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {
-        **spec.to_dict(),
-        "runs": [{"index": r.index, "key": r.key, "params": r.params} for r in runs],
-    }
-    _atomic_write_bytes(path, json.dumps(data, indent=1, default=str).encode())
-    return path
-
-
-def load_manifest(store: Store, name: str) -> dict[str, Any]:
-    path = _manifest_path(store, name)
-    if not path.exists():
-        known = sorted(p.stem for p in path.parent.glob("*.json")) if path.parent.exists() else []
-        raise ValueError(
-            f"no sweep named {name!r} in {store.root}; known sweeps: {', '.join(known) or 'none'}"
-        )
-    return json.loads(path.read_text())
-
-
 # -- execution ------------------------------------------------------------------------------
 @dataclass
 class SweepSummary:
+    """Counts of one :func:`run_sweep` call; ``errors`` and ``quarantined`` are by run key
+    (the first line of each error; where each damaged record was moved)."""
+
     total: int = 0
     done: int = 0
     skipped: int = 0
@@ -225,13 +216,16 @@ class SweepSummary:
     interrupted: int = 0
     seconds: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)
+    quarantined: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.failed == 0 and self.interrupted == 0
 
 
-# on_event(kind, run, info): kind in {"start", "done", "skipped", "failed", "interrupted"}
+# on_event(kind, run, info): kind in {"start", "done", "skipped", "failed", "interrupted"};
+# info: {} for skipped; {"metrics": ...} for done; {"error": first line} for failed/interrupted;
+# for start, {"quarantined": path, "reason": ...} when a damaged record of the run was moved aside.
 Event = Callable[[str, RunSpec, dict[str, Any]], None]
 
 
@@ -239,39 +233,42 @@ def _ignore(kind: str, run: RunSpec, info: dict[str, Any]) -> None:
     pass
 
 
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGKILL when the driver dies, so a killed sweep stops its workers."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+class _Bookkeeping:
+    """Turns what a backend saw into summary counts, store records and events."""
 
+    def __init__(self, experiment: str, store: Store, summary: SweepSummary, on_event: Event):
+        self.experiment = experiment
+        self.store = store
+        self.summary = summary
+        self.on_event = on_event
+        self.notes: dict[str, dict[str, Any]] = {}
 
-def _child(experiment: str, config: Any, root: str, force: bool, threads: int) -> None:
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    faulthandler.disable()  # a crash is reported by the driver, in one line
-    try:
-        # the driver forks with SIGINT blocked; a Ctrl-C that came meanwhile is delivered now
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        import torch
-    except KeyboardInterrupt:
-        os._exit(130)
+    def started(self, run: RunSpec) -> None:
+        self.on_event("start", run, self.notes.pop(run.key, {}))
 
-    from identifiable.runner import execute
-
-    torch.set_num_threads(threads)
-    try:
-        execute(experiment, config, Store(root), force=force)
-    except KeyboardInterrupt:
-        os._exit(130)
-    except BaseException:
-        os._exit(1)
-    os._exit(0)
-
-
-def _record_status(store: Store, key: str) -> str | None:
-    """The status as written (a dead worker's record still says ``running``)."""
-    record = store.get(key)
-    return None if record is None else record.status
+    def finished(self, run: RunSpec, status: str, error: str) -> None:
+        """The worker of ``run`` is gone; ``status`` (``failed`` or ``interrupted``) and
+        ``error`` are what the backend saw, used only if the worker recorded nothing."""
+        store, summary = self.store, self.summary
+        record = store.get(run.key)
+        if record is not None and record.status == "done":
+            summary.done += 1
+            self.on_event("done", run, {"metrics": store.metrics(run.key)})
+            return
+        if record is None or record.status == "running":  # the worker died before recording
+            if record is None:
+                record = run_module.record_start(store, self.experiment, run.config)
+            run_module.record_end(store, record, error=error, interrupted=status == "interrupted")
+        else:  # failed or interrupted as the worker recorded it (or damaged meanwhile)
+            status = "interrupted" if record.status == "interrupted" else "failed"
+            error = record.error or error
+        if status == "interrupted":
+            summary.interrupted += 1
+        else:
+            summary.failed += 1
+        first = error.splitlines()[0] if error else status
+        summary.errors[run.key] = first
+        self.on_event(status, run, {"error": first})
 
 
 def run_sweep(
@@ -288,148 +285,81 @@ def run_sweep(
     on_event: Event = _ignore,
 ) -> SweepSummary:
     """Run every not-yet-finished run of ``spec``; returns counts (never raises for a run's
-    failure — it is recorded in the store and counted)."""
+    failure — it is recorded in the store and counted). Ctrl-C marks the runs in flight
+    ``interrupted``, keeps the finished ones and re-raises."""
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if workers < 1 or threads < 1:
         raise ConfigError(f"workers and threads must be >= 1, got {workers} and {threads}")
     runs = spec.expand()
-    write_manifest(store, spec, runs)
+    write_manifest(
+        store,
+        spec.sweep_name,
+        {
+            **spec.to_dict(),
+            "runs": [{"index": r.index, "key": r.key, "params": r.params} for r in runs],
+        },
+    )
     summary = SweepSummary(total=len(runs))
+    books = _Bookkeeping(spec.experiment, store, summary, on_event)
     start = time.perf_counter()
     todo = []
     for run in runs:
-        if not force and store.is_done(run.key):
+        record = store.get(run.key)
+        if record is not None and record.status == "corrupt":
+            with_reason = {"reason": record.error or ""}
+            try:
+                moved = store.quarantine(run.key)
+            except (KeyError, ValueError):  # moved or repaired by another process meanwhile
+                record = store.get(run.key)
+            else:
+                summary.quarantined[run.key] = str(moved)
+                books.notes[run.key] = {"quarantined": str(moved), **with_reason}
+                record = None
+        if not force and record is not None and record.status == "done":
             summary.skipped += 1
             on_event("skipped", run, {})
         else:
             todo.append(run)
     try:
         if backend == "inline":
-            _run_inline(spec, store, todo, force, summary, on_event)
+            from identifiable.sweep.local import run_inline
+
+            run_inline(
+                spec.experiment,
+                store,
+                todo,
+                force=force,
+                started=books.started,
+                finished=books.finished,
+            )
         elif backend == "local":
-            _run_local(spec, store, todo, workers, threads, force, summary, on_event)
+            from identifiable.sweep.local import run_local
+
+            run_local(
+                spec.experiment,
+                store,
+                todo,
+                workers=workers,
+                threads=threads,
+                force=force,
+                started=books.started,
+                finished=books.finished,
+            )
         else:
-            from identifiable.sweep_ray import run_ray
+            from identifiable.sweep.ray import run_ray
 
             run_ray(
-                spec,
+                spec.experiment,
                 store,
                 todo,
                 address=address,
                 threads=threads,
                 cpus_per_run=cpus_per_run,
                 gpus_per_run=gpus_per_run,
-                summary=summary,
-                on_event=on_event,
+                started=books.started,
+                finished=books.finished,
             )
     finally:
         summary.seconds = time.perf_counter() - start
     return summary
-
-
-def _finish_event(
-    store: Store,
-    experiment: str,
-    run: RunSpec,
-    summary: SweepSummary,
-    on_event: Event,
-    fallback_error: str,
-) -> None:
-    status = _record_status(store, run.key)
-    if status == "done":
-        summary.done += 1
-        on_event("done", run, {"metrics": store.metrics(run.key)})
-        return
-    record = store.get(run.key)
-    if status in (None, "running"):  # the worker died before it could record anything
-        error = fallback_error
-        if record is None:
-            record = store.start(experiment, config_to_dict(run.config))
-        store.fail(record, error, interrupted="interrupt" in error)
-        status = "interrupted" if "interrupt" in error else "failed"
-    else:
-        error = (record.error or fallback_error) if record else fallback_error
-    if status == "interrupted":
-        summary.interrupted += 1
-    else:
-        summary.failed += 1
-    summary.errors[run.key] = error.splitlines()[0]
-    on_event(status, run, {"error": error.splitlines()[0]})
-
-
-def _run_inline(spec, store, todo, force, summary, on_event) -> None:
-    from identifiable.runner import execute
-
-    for run in todo:
-        on_event("start", run, {})
-        try:
-            execute(spec.experiment, run.config, store, force=force)
-        except KeyboardInterrupt:
-            _finish_event(
-                store, spec.experiment, run, summary, on_event, "interrupted by the user (Ctrl-C)"
-            )
-            raise
-        except Exception as error:  # recorded by execute
-            _finish_event(
-                store, spec.experiment, run, summary, on_event, f"{type(error).__name__}: {error}"
-            )
-            continue
-        _finish_event(store, spec.experiment, run, summary, on_event, "unknown")
-
-
-def _run_local(spec, store, todo, workers, threads, force, summary, on_event) -> None:
-    import multiprocessing
-    from multiprocessing.connection import wait
-
-    import torch  # noqa: F401  (imported once here, so forked workers start in milliseconds)
-
-    context = multiprocessing.get_context("fork")
-    queue = list(todo)
-    active: dict[int, tuple[Any, RunSpec]] = {}
-    sigint = {signal.SIGINT}
-    try:
-        while queue or active:
-            # Ctrl-C is only let in while waiting, so no worker is ever started untracked
-            signal.pthread_sigmask(signal.SIG_BLOCK, sigint)
-            while queue and len(active) < workers:
-                run = queue.pop(0)
-                process = context.Process(
-                    target=_child,
-                    args=(spec.experiment, run.config, str(store.root), force, threads),
-                    daemon=False,
-                )
-                process.start()
-                active[process.sentinel] = (process, run)
-                on_event("start", run, {})
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, sigint)
-            ready = wait(list(active), timeout=1.0)
-            signal.pthread_sigmask(signal.SIG_BLOCK, sigint)
-            for sentinel in ready:
-                process, run = active.pop(sentinel)
-                process.join()
-                code = process.exitcode
-                if code is not None and code < 0:
-                    reason = f"worker died with signal {signal.Signals(-code).name}"
-                elif code == 130:
-                    reason = "interrupted by the user (Ctrl-C)"
-                else:
-                    reason = f"worker exited with code {code}"
-                _finish_event(store, spec.experiment, run, summary, on_event, reason)
-    except KeyboardInterrupt:
-        signal.pthread_sigmask(signal.SIG_BLOCK, sigint)
-        for process, _ in active.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGINT)
-        deadline = time.time() + 5
-        for process, run in active.values():
-            process.join(max(0.1, deadline - time.time()))
-            if process.is_alive():
-                process.kill()
-                process.join()
-            _finish_event(
-                store, spec.experiment, run, summary, on_event, "interrupted by the user (Ctrl-C)"
-            )
-        raise
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, sigint)

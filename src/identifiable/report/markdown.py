@@ -1,29 +1,27 @@
 """Reports from the store: a Markdown page with tables and matplotlib figures.
 
 ``write_report(store, experiment)`` writes ``<out>/report.md`` plus one PNG per experiment of the
-curves (loss and metrics vs step, one line per run), experiment-specific figures (when the
-experiment module defines ``figures``), and a verdict table for every claim whose run is in the
-store.
+curves (loss and metrics vs step, one line per run; drawn by
+:func:`identifiable.report.figures.curve_figure`, so no offset notation), experiment-specific
+figures (when the experiment module defines ``figures``), and a verdict table for every claim
+whose run is in the store.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from identifiable import claims as claims_module
+from identifiable import experiments
+from identifiable.config import config_to_dict
+from identifiable.report.figures import curve_figure, save_figure
+from identifiable.run import stored_verdicts
+from identifiable.store import Store
 
-from identifiable import claims as claims_module  # noqa: E402
-from identifiable import experiments  # noqa: E402
-from identifiable.config import build_config, config_to_dict  # noqa: E402
-from identifiable.store import Store, run_key  # noqa: E402
-
-__all__ = ["claim_verdicts", "run_label", "write_report"]
+__all__ = ["claim_verdicts", "markdown_table", "run_label", "write_report"]
 
 _CURVE_SKIP = {"key", "attempt", "step", "train_seconds"}
 
@@ -36,23 +34,13 @@ def run_label(experiment: str, config: dict) -> str:
 
 
 def claim_verdicts(store: Store, experiment: str | None = None) -> list:
-    """Verdicts for claims whose config has a finished run in the store."""
-    found = []
-    candidates = (
-        experiments.claims(experiment)
-        if experiment
-        else experiments.all_claims()
-    )
-    for claim in candidates:
-        module = experiments.get(claim.experiment)
-        config = build_config(module.Config, claim.overrides)
-        key = run_key(claim.experiment, config_to_dict(config))
-        if store.is_done(key):
-            found.append(claims_module.judge(claim, store.metrics(key)))
-    return found
+    """Verdicts for the claims (of ``experiment``, or all) whose run has finished in the store."""
+    claims = experiments.claims(experiment) if experiment else experiments.all_claims()
+    return stored_verdicts(store, claims)
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (floats to 4 significant digits, NaN as blank)."""
     if frame.empty:
         return "_(none)_\n"
     cells = frame.astype(object).where(frame.notna(), "")
@@ -68,35 +56,21 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 
 def _curve_figure(experiment: str, runs: pd.DataFrame, store: Store, out_dir: Path) -> Path | None:
-    curves = {}
+    curves = []
     for row in runs.itertuples():
         frame = store.curves(row.key)
         if "step" in frame.columns and len(frame):
-            curves[row.key] = (run_label(experiment, json.loads(row.config)), frame)
+            curves.append((run_label(experiment, json.loads(row.config)), frame))
     if not curves:
         return None
-    columns = [c for c in next(iter(curves.values()))[1].columns if c not in _CURVE_SKIP]
+    first = curves[0][1]
     columns = [
-        c for c in columns if pd.api.types.is_numeric_dtype(next(iter(curves.values()))[1][c])
+        c for c in first.columns if c not in _CURVE_SKIP and pd.api.types.is_numeric_dtype(first[c])
     ]
     if not columns:
         return None
-    fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.4), squeeze=False)
-    for ax, column in zip(axes[0], columns, strict=True):
-        for label, frame in curves.values():
-            if column in frame:
-                ax.plot(frame["step"], frame[column], marker=".", label=label[:60])
-        ax.set_xlabel("step")
-        ax.set_title(column)
-        ax.grid(alpha=0.3)
-    if len(curves) <= 12:
-        axes[0][-1].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{experiment}: curves ({len(curves)} run{'s' * (len(curves) != 1)})")
-    fig.tight_layout()
-    path = out_dir / f"{experiment}-curves.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    title = f"{experiment}: curves ({len(curves)} run{'s' * (len(curves) != 1)})"
+    return save_figure(curve_figure(curves, columns, title), out_dir / f"{experiment}-curves.png")
 
 
 def write_report(
@@ -111,21 +85,9 @@ def write_report(
 
     verdicts = claim_verdicts(store, experiment)
     lines += ["## Claims", ""]
-    rows = [
-        {
-            "claim": v.claim.name,
-            "control": "yes" if v.claim.control else "",
-            "expected": "; ".join(e.describe() for e in v.claim.expect),
-            "measured": "; ".join(
-                f"{e.metric} = {v.measured.get(e.metric, float('nan')):.4f}" for e in v.claim.expect
-            ),
-            "paper": v.claim.paper_value,
-            "verdict": "PASS" if v.passed else "FAIL",
-        }
-        for v in verdicts
-    ]
+    rows = [claims_module.verdict_row(v) for v in verdicts]
     lines.append(
-        _markdown_table(pd.DataFrame(rows))
+        markdown_table(pd.DataFrame(rows))
         if rows
         else "_No claim has a finished run yet: `identifiable reproduce`._\n"
     )
@@ -151,7 +113,7 @@ def write_report(
             )
         ]
         frame = runs.assign(label=[run_label(name, json.loads(c)) for c in runs["config"]])
-        lines.append(_markdown_table(frame[shown + metric_cols]))
+        lines.append(markdown_table(frame[shown + metric_cols]))
         figure = _curve_figure(name, done, store, out) if len(done) else None
         if figure:
             lines += ["", f"![{name} curves]({figure.name})", ""]
@@ -168,8 +130,3 @@ def write_report(
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
-
-
-def config_fields(config_cls) -> list[tuple[str, str, str]]:
-    """(name, type, default) of each Config field, for ``identifiable list --verbose``."""
-    return [(f.name, str(f.type), repr(f.default)) for f in dataclasses.fields(config_cls)]
