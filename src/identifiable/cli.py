@@ -1,8 +1,13 @@
-"""The ``identifiable`` command line (typer + rich); thin: it calls the modules that do the work."""
+"""The ``identifiable`` command line (typer + rich): argument parsing and printing only.
+
+Every command calls one function that does the work (``run.execute``, ``run.reproduce``,
+``sweep.run_sweep``, ``report.write_report`` ...); what it prints comes from ``_console``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,15 +15,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 app = typer.Typer(
     add_completion=False,
@@ -33,6 +29,10 @@ errors = Console(stderr=True)
 StoreOption = Annotated[
     Path | None,
     typer.Option("--store", help="Result store folder (default ./runs or $IDENTIFIABLE_STORE)."),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Config override key=value (repeatable), e.g. --set world=box."),
 ]
 
 
@@ -56,74 +56,46 @@ def _store(path: Path | None):
     return Store(path)
 
 
-def _key(experiment: str, config) -> str:
-    from identifiable.config import config_to_dict
-    from identifiable.store import run_key
-
-    return run_key(experiment, config_to_dict(config))
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
-    return str(value)
-
-
-def _metrics_table(title: str, metrics: dict[str, float]) -> Table:
-    from identifiable.metrics import metric_info
-
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_column("forgives", style="dim")
-    for name, value in metrics.items():
-        info = metric_info(name)
-        table.add_row(name, _fmt(value), info.forgives if info else "")
-    return table
-
-
-@contextmanager
-def _progress_bar(description: str):
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=errors, transient=False) as bar:
-        task = bar.add_task(description, total=None, info="")
-
-        def update(done: int, total: int, **fields: float) -> None:
-            info = "  ".join(f"{k}={_fmt(v)}" for k, v in fields.items())
-            bar.update(task, completed=done, total=total, info=info)
-
-        yield update
-
-
 @app.command("list")
 def list_experiments() -> None:
     """List experiments (one line each) and their claims."""
+    from rich.table import Table
+
     from identifiable import experiments
 
     table = Table(title="experiments")
-    table.add_column("name")
-    table.add_column("claims", justify="right")
-    table.add_column("summary")
+    table.add_column("name", no_wrap=True)
+    table.add_column("claims", justify="right", no_wrap=True)
+    table.add_column("summary", overflow="fold")
     for name in experiments.names():
-        module = experiments.get(name)
-        table.add_row(name, str(len(getattr(module, "CLAIMS", ()))), module.SUMMARY)
+        with _user_errors():
+            module = experiments.get(name)
+        table.add_row(name, str(len(experiments.claims(name))), getattr(module, "SUMMARY", ""))
     console.print(table)
+
+
+@app.command()
+def show(
+    experiment: Annotated[str, typer.Argument(help="Experiment name (see `identifiable list`).")],
+) -> None:
+    """Every config key of an experiment: type, default, allowed values, documentation."""
+    from identifiable import experiments
+    from identifiable._console import config_table
+    from identifiable.config import describe
+
+    with _user_errors():
+        module = experiments.get(experiment)
+    console.print(f"[bold]{experiment}[/]: {getattr(module, 'SUMMARY', '')}", soft_wrap=True)
+    console.print(config_table("config (set with --set key=value)", describe(module.Config)))
+    claims = experiments.claims(experiment)
+    if claims:
+        console.print("claims: " + ", ".join(c.name for c in claims), soft_wrap=True)
 
 
 @app.command()
 def run(
     experiment: Annotated[str, typer.Argument(help="Experiment name (see `identifiable list`).")],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Config override key=value (repeatable), e.g. --set world=box."),
-    ] = None,
+    set_: SetOption = None,
     seed: Annotated[int | None, typer.Option(help="Seed (same as --set seed=N).")] = None,
     force: Annotated[
         bool, typer.Option(help="Re-run even if this config already finished.")
@@ -132,18 +104,20 @@ def run(
 ) -> None:
     """Run one experiment config, record it in the store and print its metrics."""
     from identifiable import experiments
-    from identifiable.config import build_config, parse_overrides
+    from identifiable._console import metrics_table, progress_bar
+    from identifiable.config import build_config, config_to_dict, parse_overrides
     from identifiable.run import execute
+    from identifiable.store import run_key
 
     with _user_errors():
         module = experiments.get(experiment)
         config = build_config(module.Config, parse_overrides(set_ or []), seed=seed)
     result_store = _store(store)
     try:
-        if not force and result_store.is_done(_key(experiment, config)):
+        if not force and result_store.is_done(run_key(experiment, config_to_dict(config))):
             outcome = execute(experiment, config, result_store)
         else:
-            with _progress_bar(experiment) as update:
+            with progress_bar(experiment, errors) as update:
                 outcome = execute(experiment, config, result_store, force=force, progress=update)
     except KeyboardInterrupt:
         _fail("interrupted; the run is recorded as interrupted", code=130)
@@ -151,13 +125,34 @@ def run(
         _fail(
             f"run failed ({type(error).__name__}: {error}); recorded in {result_store.root}", code=1
         )
+    if getattr(outcome, "quarantined", None):
+        errors.print(f"[yellow]a damaged record of this run was moved to {outcome.quarantined}[/]")
     if outcome.status == "skipped":
         console.print(
             f"[yellow]already finished[/] (key {outcome.key}); showing stored "
             "metrics. Use --force to run again."
         )
-    console.print(_metrics_table(f"{experiment} · key {outcome.key}", outcome.metrics))
+    console.print(metrics_table(f"{experiment} · key {outcome.key}", outcome.metrics))
     console.print(f"stored in {result_store.root / outcome.key}")
+
+
+def _check_store(result_store) -> None:
+    problems = result_store.check()
+    for problem in problems:
+        console.print(
+            f"{problem.key or '-'}  {problem.path}  {problem.reason}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if problems:
+        errors.print(
+            f"{len(problems)} damaged file(s) in {result_store.root}; running a damaged run "
+            f"again moves it to {result_store.root / '_corrupt'} first",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    console.print(f"store OK: {len(result_store.records())} runs", highlight=False)
 
 
 @app.command()
@@ -181,27 +176,15 @@ def runs(
     ] = False,
     store: StoreOption = None,
 ) -> None:
-    """Show the runs in the store (one row per run, with final metrics)."""
+    """Show the runs in the store (one row per run, with its headline metrics)."""
+    from identifiable import experiments
+    from identifiable._console import runs_table
+    from identifiable.report import run_label
     from identifiable.store import STATUSES
 
     result_store = _store(store)
     if check:
-        problems = result_store.check()
-        for problem in problems:
-            console.print(
-                f"{problem.key or '-'}  {problem.path}  {problem.reason}",
-                highlight=False,
-                soft_wrap=True,
-            )
-        if problems:
-            errors.print(
-                f"{len(problems)} damaged file(s) in {result_store.root}; running a damaged "
-                f"run again moves it to {result_store.root / '_corrupt'} first",
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(1)
-        console.print(f"store OK: {len(result_store.records())} runs", highlight=False)
+        _check_store(result_store)
         return
     if format_ not in ("table", "csv", "json", "parquet"):
         _fail(f"--format must be table, csv, json or parquet, got {format_!r}")
@@ -227,36 +210,24 @@ def runs(
     if frame.empty:
         console.print(f"no runs in {result_store.root}")
         return
-    from rich.text import Text
-
-    from identifiable import experiments
-    from identifiable.metrics import METRICS
-    from identifiable.report import run_label
-
-    table = Table(title=f"runs in {result_store.root} (all columns: --format csv)")
-    shown = [
-        "key",
-        "experiment",
-        "status",
-        "wall_seconds",
-        *[c for c in frame.columns if c in METRICS],
-    ]
-    for column in [*shown, "config"]:
-        table.add_column(column, overflow="fold")
     known = set(experiments.names())
+    headlines = {name: experiments.headline(name) for name in set(frame["experiment"]) & known}
+    rows = []
     for values in frame.to_dict("records"):
+        name = values["experiment"]
         if values["status"] == "corrupt":  # the reason, in place of the config
-            label = Text(values["error"] or "", style="red")
-        elif values["experiment"] in known:
-            label = Text(run_label(values["experiment"], json.loads(values["config"])))
+            label = values["error"] or ""
+        elif name in known:
+            label = run_label(name, json.loads(values["config"]))
         else:
-            label = Text(values["config"])
-        cells = [
-            _fmt(values[c]) if values[c] == values[c] and values[c] is not None else ""
-            for c in shown
-        ]
-        table.add_row(*cells, label)
-    console.print(table)
+            label = values["config"]
+        shown = {
+            m: values[m]
+            for m in headlines.get(name, [])
+            if m in values and values[m] == values[m] and values[m] is not None
+        }
+        rows.append({**values, "label": label, "headline": shown})
+    console.print(runs_table(f"runs in {result_store.root} (all columns: --format csv)", rows))
 
 
 @app.command()
@@ -264,19 +235,17 @@ def report(
     experiment: Annotated[str | None, typer.Argument(help="Only this experiment.")] = None,
     sweep: Annotated[
         str | None,
-        typer.Option(help="Aggregate this sweep: mean ± 95% CI over seeds, figures, CSV, HTML."),
+        typer.Option(help="Aggregate this sweep: mean and 95% intervals over seeds, figures."),
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for report.md and figures.")] = Path("reports"),
     store: StoreOption = None,
 ) -> None:
     """Write a Markdown report with figures from the store (or a sweep's HTML report)."""
     from identifiable import experiments
-    from identifiable.report import write_report
+    from identifiable.report import write_report, write_sweep_report
 
     with _user_errors():
         if sweep:
-            from identifiable.report import write_sweep_report
-
             path = write_sweep_report(_store(store), sweep, out)
             console.print(f"sweep report written to [bold]{path}[/] (+ .md, .csv, figures)")
             return
@@ -301,50 +270,31 @@ def reproduce(
     store: StoreOption = None,
 ) -> None:
     """Run claims and print a verdict table: expected vs measured, pass/fail."""
-    from identifiable import claims as claims_module
     from identifiable import experiments
-    from identifiable.config import build_config
-    from identifiable.run import execute
+    from identifiable import run as run_module
+    from identifiable._console import progress_bar, verdict_table
+    from identifiable.claims import verdict_row
 
     with _user_errors():
         chosen = experiments.select_claims(claim)
     if fast:
         chosen = [c for c in chosen if c.fast]
-    result_store = _store(store)
-    verdicts = []
-    for item in chosen:
-        config = build_config(experiments.get(item.experiment).Config, item.overrides)
-        try:
-            with _progress_bar(item.name) as update:
-                outcome = execute(
-                    item.experiment, config, result_store, force=force, progress=update
-                )
-        except KeyboardInterrupt:
-            _fail("interrupted; finished claims are kept in the store", code=130)
-        except Exception as error:
-            errors.print(f"[red]{item.name} failed:[/] {type(error).__name__}: {error}")
-            verdicts.append(claims_module.judge(item, {}))
-            continue
-        verdicts.append(claims_module.judge(item, outcome.metrics))
-    table = Table(title="claims")
-    for column in ("claim", "expected", "measured", "paper", "verdict"):
-        table.add_column(column)
-    for v in verdicts:
-        measured = "; ".join(
-            f"{e.metric}={v.measured.get(e.metric, float('nan')):.4f}" for e in v.claim.expect
+
+    def on_error(item, error) -> None:
+        errors.print(f"[red]{item.name} failed:[/] {type(error).__name__}: {error}")
+
+    try:
+        verdicts = run_module.reproduce(
+            chosen,
+            _store(store),
+            force=force,
+            progress_for=lambda item: progress_bar(item.name, errors),
+            on_error=on_error,
         )
-        mark = "[green]PASS[/]" if v.passed else "[red]FAIL[/]"
-        name = v.claim.name + (" (control)" if v.claim.control else "")
-        table.add_row(
-            name,
-            "; ".join(e.describe() for e in v.claim.expect),
-            measured,
-            v.claim.paper_value,
-            mark,
-        )
-    console.print(table)
-    failed = [v for v in verdicts if not v.passed]
-    if failed:
+    except KeyboardInterrupt:
+        _fail("interrupted; finished claims are kept in the store", code=130)
+    console.print(verdict_table([verdict_row(v) for v in verdicts]))
+    if not all(v.passed for v in verdicts):
         raise typer.Exit(1)
 
 
@@ -386,96 +336,77 @@ def sweep(
     store: StoreOption = None,
 ) -> None:
     """Run a grid of configs × seeds in parallel (locally or on Ray); resumable."""
-    import os
+    from rich.table import Table
 
-    from identifiable.config import ConfigError, parse_overrides
-    from identifiable.sweep import SweepSpec, parse_axis, run_sweep, seeds_from
+    from identifiable import experiments
+    from identifiable._console import fmt, progress_bar
+    from identifiable.sweep import estimate_seconds, run_sweep, spec_from_options
 
     with _user_errors():
-        seed_list = seeds_from(int(seeds) if seeds.strip().isdigit() else seeds)
-        axes = {
-            "grid": parse_axis(grid or []),
-            "zipped": parse_axis(zip_ or []),
-            "base": parse_overrides(set_ or []),
-        }
-        if file is not None:
-            spec = SweepSpec.from_file(file, name=name)
-            spec = SweepSpec(
-                spec.experiment,
-                {**spec.base, **axes["base"]},
-                {**spec.grid, **axes["grid"]},
-                {**spec.zipped, **axes["zipped"]},
-                seed_list if seeds != "1" else spec.seeds,
-                spec.name,
-            )
-        elif experiment is None:
-            raise ConfigError("give an experiment name or --file sweep.toml")
-        else:
-            spec = SweepSpec(
-                experiment, axes["base"], axes["grid"], axes["zipped"], seed_list, name
-            )
+        spec = spec_from_options(
+            experiment,
+            file=file,
+            grid=grid or [],
+            zipped=zip_ or [],
+            base=set_ or [],
+            seeds=seeds,
+            name=name,
+        )
         runs = spec.expand()
     result_store = _store(store)
-    cores = os.cpu_count() or 1
-    workers = workers or max(1, cores // threads)
+    workers = workers or max(1, (os.cpu_count() or 1) // threads)
     if dry_run:
         table = Table(title=f"sweep {spec.sweep_name}: {len(runs)} runs")
         for column in ("#", "key", "params", "in store"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         done = 0
-        for run in runs:
-            finished = result_store.is_done(run.key)
+        for item in runs:
+            finished = result_store.is_done(item.key)
             done += finished
-            params = ", ".join(f"{k}={v}" for k, v in run.params.items())
-            table.add_row(str(run.index), run.key, params, "done" if finished else "")
+            params = ", ".join(f"{k}={v}" for k, v in item.params.items())
+            table.add_row(str(item.index), item.key, params, "done" if finished else "")
         console.print(table)
-        past = result_store.table(experiment=spec.experiment, status="done")
         todo = len(runs) - (0 if force else done)
-        if len(past) and "wall_seconds" in past:
-            each = float(past["wall_seconds"].median())
-            console.print(
-                f"{todo} to run; ≈ {each * todo / workers / 60:.1f} min with {workers} "
-                f"worker(s) (median {each:.1f} s per finished {spec.experiment} run)"
+        seconds = estimate_seconds(spec, result_store, todo, workers)
+        console.print(
+            f"{todo} to run with {workers} worker(s); "
+            + (
+                f"≈ {seconds / 60:.1f} min (median wall time of finished {spec.experiment} runs)"
+                if seconds is not None
+                else f"no finished {spec.experiment} run in the store to estimate the cost from"
             )
-        else:
-            console.print(
-                f"{todo} to run with {workers} worker(s); no finished "
-                f"{spec.experiment} run in the store to estimate the cost from"
-            )
+        )
         return
 
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
+    headline = experiments.headline(spec.experiment)
     counts = {"done": 0, "failed": 0, "skipped": 0, "interrupted": 0, "running": 0}
-    with Progress(*columns, console=errors) as bar:
-        task = bar.add_task(spec.sweep_name, total=len(runs), info="")
+    with progress_bar(spec.sweep_name, errors, total=len(runs)) as update:
+        bar = update.bar
 
-        def on_event(kind, run, info) -> None:
-            params = ", ".join(f"{k}={v}" for k, v in run.params.items())
+        def on_event(kind, item, info) -> None:
+            params = ", ".join(f"{k}={v}" for k, v in item.params.items())
             if kind == "start":
                 counts["running"] += 1
+                if info.get("quarantined"):
+                    bar.console.print(
+                        f"[yellow]moved a damaged record of {item.key} to {info['quarantined']}[/]"
+                    )
             else:
                 if kind != "skipped":
                     counts["running"] -= 1
-                counts[kind] += 1
-                bar.advance(task)
+                counts[kind] = counts.get(kind, 0) + 1
                 if kind == "done":
-                    shown = {
-                        k: v
-                        for k, v in info["metrics"].items()
-                        if k in ("linear_r2", "mcc", "ica_rel_error")
-                    }
-                    text = "  ".join(f"{k}={_fmt(v)}" for k, v in shown.items())
-                    bar.console.print(f"[green]✓[/] {run.key} {params}  {text}")
+                    shown = {k: v for k, v in info["metrics"].items() if k in headline}
+                    text = "  ".join(f"{k}={fmt(v)}" for k, v in shown.items())
+                    bar.console.print(f"[green]✓[/] {item.key} {params}  {text}")
                 elif kind in ("failed", "interrupted"):
-                    bar.console.print(f"[red]✗[/] {run.key} {params}  {kind}: {info['error']}")
-            bar.update(task, info="  ".join(f"{k} {v}" for k, v in counts.items()))
+                    bar.console.print(f"[red]✗[/] {item.key} {params}  {kind}: {info['error']}")
+            finished = sum(v for k, v in counts.items() if k != "running")
+            bar.update(
+                update.task,
+                completed=finished,
+                info="  ".join(f"{k} {v}" for k, v in counts.items()),
+            )
 
         try:
             with _user_errors():

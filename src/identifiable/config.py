@@ -15,7 +15,14 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-__all__ = ["ConfigError", "build_config", "config_to_dict", "parse_overrides"]
+__all__ = [
+    "ConfigError",
+    "FieldDoc",
+    "build_config",
+    "config_to_dict",
+    "describe",
+    "parse_overrides",
+]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -117,3 +124,63 @@ def build_config(config_cls: type, overrides: Mapping[str, Any] | None = None, *
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a Config (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldDoc:
+    """One config key as ``identifiable show`` prints it."""
+
+    name: str
+    type: str
+    default: Any
+    allowed: str
+    doc: str
+
+
+def _type_name(kind: Any) -> str:
+    origin = typing.get_origin(kind)
+    if origin is Literal:
+        return "str"
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        return f"{_type_name(args[0])} or none"
+    if origin is tuple:
+        return f"list of {_type_name(typing.get_args(kind)[0])}"
+    return getattr(kind, "__name__", str(kind))
+
+
+def _field_docs(config_cls: type) -> dict[str, str]:
+    """``name: text`` entries of the Config docstring (continuation lines joined)."""
+    docs: dict[str, str] = {}
+    current = None
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    for line in (config_cls.__doc__ or "").splitlines():
+        head, sep, rest = line.strip().partition(":")
+        if sep and head in names:
+            current = head
+            docs[current] = rest.strip()
+        elif current and line.strip():
+            docs[current] += " " + line.strip()
+        else:
+            current = None
+    return docs
+
+
+def describe(config_cls: type) -> list[FieldDoc]:
+    """Every settable key of ``config_cls``: type, default, allowed values and its documentation."""
+    docs = _field_docs(config_cls)
+    defaults = config_to_dict(config_cls())
+    rows = []
+    for name, kind in _field_types(config_cls).items():
+        inner = kind
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):
+            inner = [a for a in typing.get_args(kind) if a is not type(None)][0]
+        allowed = (
+            ", ".join(map(str, typing.get_args(inner)))
+            if typing.get_origin(inner) is Literal
+            else ""
+        )
+        rows.append(
+            FieldDoc(name, _type_name(kind), defaults.get(name), allowed, docs.get(name, ""))
+        )
+    return rows

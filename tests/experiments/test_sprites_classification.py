@@ -7,7 +7,7 @@ import torch
 from identifiable import claims
 from identifiable.config import build_config
 from identifiable.experiments.sprites_classification import CLAIMS, Config, make_world, run
-from identifiable.learners.classifier import ShapeClassifier
+from identifiable.learners.image_classifier import ImageClassifier
 from identifiable.models.cnn import ConvEncoder
 
 TIMING = {"train_seconds", "steps_per_second"}
@@ -60,7 +60,7 @@ def test_encoder_init_is_seeded_and_shapes_are_right():
 
 def test_classifier_contract_and_errors():
     world = make_world(Config())
-    model = ShapeClassifier(steps=2, eval_every=1, batch_size=8, eval_size=16, feature_dim=8)
+    model = ImageClassifier(steps=2, eval_every=1, batch_size=8, feature_dim=8)
     assert not hasattr(model, "encoder_")
     with pytest.raises(ValueError, match="not fitted"):
         model.transform(torch.zeros(2, 3, 32, 32))
@@ -71,9 +71,9 @@ def test_classifier_contract_and_errors():
     assert set(np.unique(model.predict(batch.x))) <= {0, 1, 2}
     assert 0.0 <= model.score(batch.x, batch.shape[:, 0]) <= 1.0
     with pytest.raises(ValueError, match="one object"):
-        ShapeClassifier().fit(make_world(Config()).__class__(n_objects=2))
+        ImageClassifier().fit(make_world(Config()).__class__(n_objects=2))
     with pytest.raises(ValueError, match="lr"):
-        ShapeClassifier(lr=0.0).fit(world)
+        ImageClassifier(lr=0.0).fit(world)
 
 
 @pytest.mark.parametrize(

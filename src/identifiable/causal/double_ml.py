@@ -17,9 +17,9 @@ import numpy as np
 from doubleml import DoubleMLData, DoubleMLPLR
 from sklearn.model_selection import KFold
 
+from identifiable._validation import check_confidence_level, check_plr_data
 from identifiable.causal._base import TreatmentEffectEstimator
 from identifiable.causal._learners import make_learner
-from identifiable.causal._validation import check_confidence_level, check_plr_data
 
 __all__ = ["DoubleMLTreatmentEffect"]
 

@@ -57,9 +57,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import ConvergenceWarning
 
+from identifiable._validation import check_confidence_level, check_plr_data
 from identifiable.causal._base import TreatmentEffectEstimator
 from identifiable.causal._fastica import fit_fastica, whiten
-from identifiable.causal._validation import check_confidence_level, check_plr_data
 
 __all__ = ["ICATreatmentEffect"]
 

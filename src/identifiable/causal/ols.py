@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from identifiable._validation import check_confidence_level, check_plr_data
 from identifiable.causal._base import TreatmentEffectEstimator
-from identifiable.causal._validation import check_confidence_level, check_plr_data
 
 __all__ = ["OLSTreatmentEffect"]
 

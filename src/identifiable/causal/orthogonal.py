@@ -22,9 +22,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold
 
+from identifiable._validation import check_confidence_level, check_plr_data
 from identifiable.causal._base import TreatmentEffectEstimator
 from identifiable.causal._learners import make_learner
-from identifiable.causal._validation import check_confidence_level, check_plr_data
 
 __all__ = ["SecondOrderOrthogonal"]
 

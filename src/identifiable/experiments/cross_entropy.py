@@ -7,7 +7,7 @@ To Invert the Data Generating Process", arXiv:2410.21869; official code klindtla
 World (:class:`identifiable.worlds.clusters.ClusterWorld`): C cluster vectors uniform on
 S^{n−1}; a sample has index i ~ U{0..N−1}, label c = i mod C and latent z ~ vMF(v_c, κ); x = g(z)
 with a random invertible 4-layer leaky-ReLU MLP. Learners
-(:class:`identifiable.learners.supervised.SupervisedClassifier`): an MLP encoder f with a linear
+(:class:`identifiable.learners.supervised.Classifier`): an MLP encoder f with a linear
 head W, trained with cross-entropy on the cluster label (supervised, W ∈ R^{C×n}) and on the
 sample index (DIET, W ∈ R^{N×n}).
 
@@ -43,7 +43,7 @@ from identifiable.experiments._common import (
     training_figures,
 )
 from identifiable.experiments._result import Result
-from identifiable.learners.supervised import SupervisedClassifier
+from identifiable.learners.classifier import Classifier
 from identifiable.metrics import declare, linear_r2, mcc
 from identifiable.models.mlp import MLPEncoder
 from identifiable.progress import Progress, no_progress, subspan
@@ -127,8 +127,8 @@ def make_world(cfg: Config) -> ClusterWorld:
     )
 
 
-def _classifier(cfg: Config, target: str) -> SupervisedClassifier:
-    return SupervisedClassifier(
+def _classifier(cfg: Config, target: str) -> Classifier:
+    return Classifier(
         n_components=cfg.n_latents,
         hidden=(cfg.encoder_width,) * cfg.encoder_depth,
         target=target,

@@ -8,7 +8,7 @@ the other factors are decoded linearly from its features). Here on the procedura
 downloads.
 
 Protocol. One object per scene; factors x, y, scale, rotation θ, hue h and shape c drawn
-uniformly. A :class:`~identifiable.learners.classifier.ShapeClassifier` (4 strided convs,
+uniformly. A :class:`~identifiable.learners.classifier.ImageClassifier` (4 strided convs,
 flatten, Linear → f(x) ∈ R^128, Linear head) is trained with cross-entropy on the shape label
 only, on freshly rendered batches. Then, on held-out scenes, each other factor is regressed
 linearly on f(x) and scored with :func:`identifiable.metrics.linear_r2` (affine fit on 75 %,
@@ -45,11 +45,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import torch
 
+from identifiable._validation import check
 from identifiable.claims import Claim, Expectation
+from identifiable.experiments._common import MONITOR_SEED_OFFSET, held_out, training_figures
 from identifiable.experiments._result import Result
-from identifiable.learners.classifier import ShapeClassifier
+from identifiable.learners.image_classifier import ImageClassifier
 from identifiable.metrics import linear_r2
 from identifiable.progress import Progress, no_progress
 from identifiable.worlds.sprites import SHAPE_SYMMETRY, SpritesWorld
@@ -104,26 +105,23 @@ class Config:
                 f"n_objects must be 1 (multi-object scenes are not supported yet), "
                 f"got {self.n_objects}"
             )
-        if self.image_size < 16:
-            raise ValueError(f"image_size must be >= 16, got {self.image_size}")
         if len(self.shapes) < 2:
             raise ValueError(f"shapes must name at least 2 shapes to classify, got {self.shapes}")
         if not any(SHAPE_SYMMETRY.get(s, 0) for s in self.shapes):
             raise ValueError("shapes must include one non-circle shape (to decode rotation)")
-        if self.occlusion not in ("soft", "hard"):
-            raise ValueError(f"occlusion must be soft or hard, got {self.occlusion!r}")
-        for name in ("feature_dim", "batch_size", "steps", "eval_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.probe_size < 8 * self.feature_dim:
-            raise ValueError(
-                f"probe_size must be >= 8 * feature_dim = {8 * self.feature_dim} for stable "
-                f"linear probes, got {self.probe_size}"
-            )
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        check(
+            self,
+            one_of={"occlusion": ("soft", "hard"), "device": ("auto", "cpu", "cuda")},
+            positive=("lr",),
+            at_least={
+                "image_size": 16,
+                "feature_dim": 1,
+                "batch_size": 1,
+                "steps": 1,
+                "eval_every": 1,
+                "probe_size": (8 * self.feature_dim, "8 * feature_dim"),
+            },
+        )
         make_world(self)  # validates the shapes and the image size
 
 
@@ -172,13 +170,18 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
         random_state=cfg.seed,
         device=cfg.device,
     )
-    test = world.sample(cfg.probe_size, generator=torch.Generator().manual_seed(cfg.seed + 10_000))
+    test = held_out(world, cfg.probe_size, cfg.seed)
     labels = test.shape[:, 0]
 
-    untrained = ShapeClassifier(steps=0, eval_size=0, **common).fit(world)
+    untrained = ImageClassifier(steps=0, **common).fit(world)
     untrained_scores = decode_factors(untrained.transform(test.x), test, world.shapes)
-    trained = ShapeClassifier(steps=cfg.steps, eval_size=2000, **common).fit(
-        world, progress=progress
+    watched = held_out(world, 2000, cfg.seed, offset=MONITOR_SEED_OFFSET)
+
+    def monitor(learner: ImageClassifier) -> dict[str, float]:
+        return {"accuracy": learner.score(watched.x, watched.shape[:, 0])}
+
+    trained = ImageClassifier(steps=cfg.steps, **common).fit(
+        world, progress=progress, monitor=monitor
     )
     scores = decode_factors(trained.transform(test.x), test, world.shapes)
 
@@ -193,9 +196,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     metrics["shape_accuracy"] = trained.score(test.x, labels)
     metrics["untrained_shape_accuracy"] = untrained.score(test.x, labels)
     metrics["chance_accuracy"] = 1.0 / world.n_shapes
-    metrics["final_loss"] = trained.history_[-1]["loss"]
-    metrics["train_seconds"] = trained.history_[-1]["train_seconds"]
-    metrics["steps_per_second"] = cfg.steps / max(metrics["train_seconds"], 1e-9)
+    metrics |= training_figures(trained.history_, cfg.steps)
     return Result(
         metrics=metrics,
         curves=pd.DataFrame(trained.history_),

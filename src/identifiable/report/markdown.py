@@ -80,7 +80,14 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = store.table(experiment=experiment)
-    names = [experiment] if experiment else sorted(set(table["experiment"])) if len(table) else []
+    known = set(experiments.names())  # a corrupt run.json has no readable experiment name
+    names = (
+        [experiment]
+        if experiment
+        else sorted(set(table["experiment"]) & known)
+        if len(table)
+        else []
+    )
     lines = ["# identifiable report", "", f"Store: `{store.root}` · runs: {len(table)}", ""]
 
     verdicts = claim_verdicts(store, experiment)

@@ -42,8 +42,7 @@ from identifiable.report.intervals import (
     student_t_half_width,
 )
 from identifiable.report.markdown import claim_verdicts, markdown_table
-from identifiable.store import RunRecord, Store
-from identifiable.sweep import load_manifest
+from identifiable.store import RunRecord, Store, load_manifest
 
 __all__ = ["aggregate", "write_sweep_report"]
 

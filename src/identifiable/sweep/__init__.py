@@ -44,7 +44,7 @@ from typing import Any
 
 from identifiable import experiments
 from identifiable import run as run_module
-from identifiable.config import ConfigError, build_config, config_to_dict
+from identifiable.config import ConfigError, build_config, config_to_dict, parse_overrides
 from identifiable.store import Store, load_manifest, run_key, write_manifest
 
 __all__ = [
@@ -173,6 +173,44 @@ class SweepSpec:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def spec_from_options(
+    experiment: str | None,
+    *,
+    file: str | Path | None = None,
+    grid: Iterable[str] = (),
+    zipped: Iterable[str] = (),
+    base: Iterable[str] = (),
+    seeds: str = "1",
+    name: str | None = None,
+) -> SweepSpec:
+    """A spec from command-line strings (``--grid k=a,b``, ``--zip``, ``--set``, ``--seeds``),
+    merged over a TOML ``file`` when given (the command line wins)."""
+    seed_list = seeds_from(int(seeds) if seeds.strip().isdigit() else seeds)
+    axes = {"grid": parse_axis(grid), "zipped": parse_axis(zipped), "base": parse_overrides(base)}
+    if file is not None:
+        spec = SweepSpec.from_file(file, name=name)
+        return SweepSpec(
+            spec.experiment,
+            {**spec.base, **axes["base"]},
+            {**spec.grid, **axes["grid"]},
+            {**spec.zipped, **axes["zipped"]},
+            seed_list if seeds != "1" else spec.seeds,
+            spec.name,
+        )
+    if experiment is None:
+        raise ConfigError("give an experiment name or --file sweep.toml")
+    return SweepSpec(experiment, axes["base"], axes["grid"], axes["zipped"], seed_list, name)
+
+
+def estimate_seconds(spec: SweepSpec, store: Store, todo: int, workers: int) -> float | None:
+    """Wall seconds for ``todo`` runs on ``workers``: the median wall time of the finished runs of
+    the same experiment in ``store`` × todo / workers; ``None`` without any finished run."""
+    past = store.table(experiment=spec.experiment, status="done")
+    if not len(past) or "wall_seconds" not in past:
+        return None
+    return float(past["wall_seconds"].median()) * todo / max(workers, 1)
 
 
 def seeds_from(value: int | str | Iterable[int]) -> tuple[int, ...]:

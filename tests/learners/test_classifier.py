@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from identifiable.learners.supervised import SupervisedClassifier
+from identifiable.learners.classifier import Classifier
 from identifiable.worlds.clusters import ClusterWorld
 from identifiable.worlds.mixing import LeakyMLPMixing
 
@@ -14,7 +14,7 @@ SMALL = dict(n_components=3, hidden=(32, 32), batch_size=128, eval_every=20)
 
 
 def test_init_only_stores_parameters_and_fit_returns_self():
-    learner = SupervisedClassifier(target="index", steps=40, **SMALL)
+    learner = Classifier(target="index", steps=40, **SMALL)
     assert not hasattr(learner, "encoder_")
     with pytest.raises(ValueError, match="not fitted"):
         learner.transform(np.zeros((2, 3)))
@@ -26,13 +26,13 @@ def test_init_only_stores_parameters_and_fit_returns_self():
 
 
 def test_supervised_learns_the_labels_and_is_deterministic():
-    a = SupervisedClassifier(target="label", steps=150, **SMALL).fit(WORLD)
-    b = SupervisedClassifier(target="label", steps=150, **SMALL).fit(WORLD)
+    a = Classifier(target="label", steps=150, **SMALL).fit(WORLD)
+    b = Classifier(target="label", steps=150, **SMALL).fit(WORLD)
     assert a.head_.weight.shape == (8, 3)
     assert a.history_[-1]["loss"] < a.history_[0]["loss"]
     assert a.history_[-1]["accuracy"] > 2.0 / 8  # well above chance (1/8)
     assert np.array_equal(a.transform(np.ones((3, 3))), b.transform(np.ones((3, 3))))
-    c = SupervisedClassifier(target="label", steps=150, random_state=1, **SMALL).fit(WORLD)
+    c = Classifier(target="label", steps=150, random_state=1, **SMALL).fit(WORLD)
     assert not np.array_equal(a.transform(np.ones((3, 3))), c.transform(np.ones((3, 3))))
 
 
@@ -46,4 +46,4 @@ def test_supervised_learns_the_labels_and_is_deterministic():
 )
 def test_bad_parameters_raise_at_fit(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        SupervisedClassifier(**kwargs).fit(WORLD)
+        Classifier(**kwargs).fit(WORLD)

@@ -1,0 +1,158 @@
+"""What the command line prints: rich tables and progress bars that stay readable at 80 columns.
+
+Numbers are the point, so number columns never wrap or get cut (``no_wrap`` with a minimum width)
+and text columns fold instead; the progress bar puts the live numbers on a line of their own
+below the bar, so step, metrics and ETA all fit an 80-column terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+
+from rich.console import Console, Group
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Column, Table
+from rich.text import Text
+
+__all__ = [
+    "LiveNumbersProgress",
+    "config_table",
+    "fmt",
+    "metrics_table",
+    "progress_bar",
+    "runs_table",
+    "verdict_table",
+]
+
+
+def fmt(value) -> str:
+    """A number as the tables show it: 4 decimals, or 4 significant digits when large."""
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
+    return str(value)
+
+
+def _numbers(title: str, values: Iterable[str]) -> Column:
+    """A column whose cells are never wrapped or cut."""
+    width = max([len(title), *(len(line) for v in values for line in v.splitlines() or [""])])
+    return Column(title, no_wrap=True, min_width=width, overflow="ignore")
+
+
+class LiveNumbersProgress(Progress):
+    """A rich Progress whose tasks' ``info`` field (the live numbers) prints on its own line."""
+
+    def get_renderables(self):
+        table = self.make_tasks_table(self.tasks)
+        lines = [Text(task.fields.get("info", ""), overflow="fold") for task in self.tasks]
+        yield Group(table, *[line for line in lines if line.plain])
+
+
+@contextmanager
+def progress_bar(description: str, console: Console, *, total: int | None = None) -> Iterator:
+    """A bar for one long job; yields ``update(done, total, **numbers)``."""
+    columns = [
+        TextColumn("[bold]{task.description}", table_column=Column(max_width=28, no_wrap=True)),
+        BarColumn(bar_width=16),
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
+        TimeElapsedColumn(table_column=Column(no_wrap=True)),
+        TextColumn("ETA", style="dim"),
+        TimeRemainingColumn(table_column=Column(no_wrap=True)),
+    ]
+    with LiveNumbersProgress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(description, total=total, info="")
+
+        def update(done: int, total: int, **fields: float) -> None:
+            info = "  ".join(f"{k}={fmt(v)}" for k, v in fields.items())
+            bar.update(task, completed=done, total=total, info=info)
+
+        update.bar = bar  # type: ignore[attr-defined]
+        update.task = task  # type: ignore[attr-defined]
+        yield update
+
+
+def metrics_table(title: str, metrics: Mapping[str, float]) -> Table:
+    """metric | value | what it forgives (or its description)."""
+    from identifiable.metrics import metric_info
+
+    values = [fmt(v) for v in metrics.values()]
+    table = Table(
+        Column("metric", no_wrap=True, min_width=max(len(k) for k in [*metrics, "metric"])),
+        _numbers("value", values),
+        Column("forgives", style="dim", overflow="fold"),
+        title=title,
+    )
+    table.columns[1].justify = "right"
+    for (name, _), value in zip(metrics.items(), values, strict=True):
+        info = metric_info(name)
+        table.add_row(name, value, info.forgives if info else "")
+    return table
+
+
+def verdict_table(rows: list[dict[str, str]]) -> Table:
+    """The rows of :func:`identifiable.claims.verdict_row`: measured numbers one per line."""
+    measured = [r["measured"].replace("; ", "\n") for r in rows]
+    table = Table(
+        Column("claim", overflow="fold", ratio=2),
+        Column("expected", overflow="fold", ratio=2),
+        _numbers("measured", measured),
+        Column("paper", overflow="fold", ratio=2),
+        Column("verdict", no_wrap=True),
+        title="claims",
+    )
+    for row, numbers in zip(rows, measured, strict=True):
+        mark = "[green]PASS[/]" if row["verdict"] == "PASS" else "[red]FAIL[/]"
+        table.add_row(
+            row["claim"], row["expected"].replace("; ", "\n"), numbers, row["paper"], mark
+        )
+    return table
+
+
+def runs_table(title: str, rows: list[dict]) -> Table:
+    """key | run (experiment, then its config) | status and seconds | headline metrics."""
+    headline = ["\n".join(f"{k}={fmt(v)}" for k, v in row["headline"].items()) for row in rows]
+    states = [
+        row["status"]
+        + (
+            ""
+            if row["wall_seconds"] != row["wall_seconds"] or row["wall_seconds"] is None
+            else f"\n{row['wall_seconds']:.1f} s"
+        )
+        for row in rows
+    ]
+    table = Table(
+        Column("key", no_wrap=True, min_width=16),
+        Column("run", overflow="fold", ratio=1),
+        _numbers("status", states),
+        _numbers("headline metrics", headline),
+        title=title,
+    )
+    for row, metrics, state in zip(rows, headline, states, strict=True):
+        run = Text(row["experiment"] or "?", style="bold")
+        run.append("\n" + row["label"], style="red" if row["status"] == "corrupt" else "dim")
+        table.add_row(row["key"], run, state, metrics)
+    return table
+
+
+def config_table(title: str, fields) -> Table:
+    """key | type | default | allowed | documentation (``identifiable show``)."""
+    table = Table(
+        Column("key", no_wrap=True, min_width=max(len(f.name) for f in fields)),
+        Column("type", overflow="fold"),
+        Column("default", overflow="fold"),
+        Column("allowed", overflow="fold"),
+        Column("documentation", overflow="fold", ratio=3),
+        title=title,
+    )
+    for field in fields:
+        table.add_row(field.name, field.type, fmt(field.default), field.allowed, field.doc)
+    return table
