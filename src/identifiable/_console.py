@@ -156,3 +156,65 @@ def config_table(title: str, fields) -> Table:
     for field in fields:
         table.add_row(field.name, field.type, fmt(field.default), field.allowed, field.doc)
     return table
+
+
+class SweepDisplay:
+    """The sweep's ``on_event``: one line per finished run above the bar, counts on the bar."""
+
+    def __init__(self, update, headline: list[str]):
+        self.bar, self.task, self.headline = update.bar, update.task, set(headline)
+        self.counts = {"done": 0, "failed": 0, "skipped": 0, "interrupted": 0, "running": 0}
+
+    def __call__(self, kind: str, item, info: dict) -> None:
+        params = ", ".join(f"{k}={v}" for k, v in item.params.items())
+        say = self.bar.console.print
+        if kind == "start":
+            self.counts["running"] += 1
+            if info.get("quarantined"):
+                say(f"[yellow]moved a damaged record of {item.key} to {info['quarantined']}[/]")
+        else:
+            if kind != "skipped":
+                self.counts["running"] -= 1
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            if kind == "done":
+                shown = {k: v for k, v in info["metrics"].items() if k in self.headline}
+                say(
+                    f"[green]✓[/] {item.key} {params}  "
+                    + "  ".join(f"{k}={fmt(v)}" for k, v in shown.items())
+                )
+            elif kind in ("failed", "interrupted"):
+                say(f"[red]✗[/] {item.key} {params}  {kind}: {info['error']}")
+        finished = sum(v for k, v in self.counts.items() if k != "running")
+        info_text = "  ".join(f"{k} {v}" for k, v in self.counts.items())
+        self.bar.update(self.task, completed=finished, info=info_text)
+
+
+def sweep_plan_table(title: str, runs, is_done) -> tuple[Table, int]:
+    """``# | key | params | in store`` for ``--dry-run``; also the number already done."""
+    table = Table(
+        Column("#", no_wrap=True),
+        Column("key", no_wrap=True, min_width=16),
+        Column("params", overflow="fold"),
+        Column("in store", no_wrap=True),
+        title=title,
+    )
+    done = 0
+    for item in runs:
+        finished = is_done(item.key)
+        done += finished
+        params = ", ".join(f"{k}={v}" for k, v in item.params.items())
+        table.add_row(str(item.index), item.key, params, "done" if finished else "")
+    return table, done
+
+
+def experiments_table(rows: list[tuple[str, int, str]]) -> Table:
+    """name | claims | summary (``identifiable list``)."""
+    table = Table(
+        Column("name", no_wrap=True),
+        Column("claims", justify="right", no_wrap=True),
+        Column("summary", overflow="fold"),
+        title="experiments",
+    )
+    for name, count, summary in rows:
+        table.add_row(name, str(count), summary)
+    return table

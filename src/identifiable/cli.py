@@ -59,19 +59,15 @@ def _store(path: Path | None):
 @app.command("list")
 def list_experiments() -> None:
     """List experiments (one line each) and their claims."""
-    from rich.table import Table
-
     from identifiable import experiments
+    from identifiable._console import experiments_table
 
-    table = Table(title="experiments")
-    table.add_column("name", no_wrap=True)
-    table.add_column("claims", justify="right", no_wrap=True)
-    table.add_column("summary", overflow="fold")
-    for name in experiments.names():
-        with _user_errors():
-            module = experiments.get(name)
-        table.add_row(name, str(len(experiments.claims(name))), getattr(module, "SUMMARY", ""))
-    console.print(table)
+    with _user_errors():
+        rows = [
+            (name, len(experiments.claims(name)), getattr(experiments.get(name), "SUMMARY", ""))
+            for name in experiments.names()
+        ]
+    console.print(experiments_table(rows))
 
 
 @app.command()
@@ -336,10 +332,8 @@ def sweep(
     store: StoreOption = None,
 ) -> None:
     """Run a grid of configs × seeds in parallel (locally or on Ray); resumable."""
-    from rich.table import Table
-
     from identifiable import experiments
-    from identifiable._console import fmt, progress_bar
+    from identifiable._console import SweepDisplay, progress_bar, sweep_plan_table
     from identifiable.sweep import estimate_seconds, run_sweep, spec_from_options
 
     with _user_errors():
@@ -356,15 +350,9 @@ def sweep(
     result_store = _store(store)
     workers = workers or max(1, (os.cpu_count() or 1) // threads)
     if dry_run:
-        table = Table(title=f"sweep {spec.sweep_name}: {len(runs)} runs")
-        for column in ("#", "key", "params", "in store"):
-            table.add_column(column, overflow="fold")
-        done = 0
-        for item in runs:
-            finished = result_store.is_done(item.key)
-            done += finished
-            params = ", ".join(f"{k}={v}" for k, v in item.params.items())
-            table.add_row(str(item.index), item.key, params, "done" if finished else "")
+        table, done = sweep_plan_table(
+            f"sweep {spec.sweep_name}: {len(runs)} runs", runs, result_store.is_done
+        )
         console.print(table)
         todo = len(runs) - (0 if force else done)
         seconds = estimate_seconds(spec, result_store, todo, workers)
@@ -378,36 +366,8 @@ def sweep(
         )
         return
 
-    headline = experiments.headline(spec.experiment)
-    counts = {"done": 0, "failed": 0, "skipped": 0, "interrupted": 0, "running": 0}
     with progress_bar(spec.sweep_name, errors, total=len(runs)) as update:
-        bar = update.bar
-
-        def on_event(kind, item, info) -> None:
-            params = ", ".join(f"{k}={v}" for k, v in item.params.items())
-            if kind == "start":
-                counts["running"] += 1
-                if info.get("quarantined"):
-                    bar.console.print(
-                        f"[yellow]moved a damaged record of {item.key} to {info['quarantined']}[/]"
-                    )
-            else:
-                if kind != "skipped":
-                    counts["running"] -= 1
-                counts[kind] = counts.get(kind, 0) + 1
-                if kind == "done":
-                    shown = {k: v for k, v in info["metrics"].items() if k in headline}
-                    text = "  ".join(f"{k}={fmt(v)}" for k, v in shown.items())
-                    bar.console.print(f"[green]✓[/] {item.key} {params}  {text}")
-                elif kind in ("failed", "interrupted"):
-                    bar.console.print(f"[red]✗[/] {item.key} {params}  {kind}: {info['error']}")
-            finished = sum(v for k, v in counts.items() if k != "running")
-            bar.update(
-                update.task,
-                completed=finished,
-                info="  ".join(f"{k} {v}" for k, v in counts.items()),
-            )
-
+        on_event = SweepDisplay(update, experiments.headline(spec.experiment))
         try:
             with _user_errors():
                 summary = run_sweep(

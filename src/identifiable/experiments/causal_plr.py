@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from identifiable._validation import check
 from identifiable.causal import (
     DoubleMLTreatmentEffect,
     ICATreatmentEffect,
@@ -41,6 +42,7 @@ from identifiable.causal import (
 )
 from identifiable.claims import Claim, Expectation
 from identifiable.experiments._result import Result
+from identifiable.metrics import declare
 from identifiable.progress import Progress, no_progress
 from identifiable.worlds.base import seeded_generator
 from identifiable.worlds.plr import PLRWorld
@@ -112,8 +114,7 @@ class Config:
                 f"every n in n_samples must exceed d + k + 1 = "
                 f"{self.n_covariates + max(self.n_treatments) + 1}, got {min(self.n_samples)}"
             )
-        if self.n_seeds < 1:
-            raise ValueError(f"n_seeds must be >= 1, got {self.n_seeds}")
+        check(self, at_least={"n_seeds": 1})
         unknown = [e for e in self.estimators if e not in ESTIMATORS]
         if unknown or not self.estimators:
             raise ValueError(f"estimators must be among {', '.join(ESTIMATORS)}, got {unknown}")
@@ -205,6 +206,34 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
                              rel_error=row["rel_error"])
     curves = pd.DataFrame(rows)
     return Result(metrics=summarise(curves), curves=curves)
+
+
+declare(
+    "rel_error",
+    higher_is_better=False,
+    bounds=(0.0, None),
+    description="relative error ‖θ̂ − θ‖ / ‖θ‖ of the treatment effect (mean over fits)",
+)
+declare("rmse", higher_is_better=False, bounds=(0.0, None), description="root mean squared error")
+declare("bias", higher_is_better=None, description="mean signed error θ̂ − θ")
+declare(
+    "coverage",
+    higher_is_better=None,
+    kind="proportion",
+    description="fraction of confidence intervals that contain θ (nominal: confidence_level)",
+)
+declare("ms_per_fit", higher_is_better=False, bounds=(0.0, None), kind="diagnostic")
+declare(
+    "slope",
+    higher_is_better=None,
+    description="slope of log(error) on log(n); −0.5 is the parametric √n rate",
+)
+declare(
+    "to_best_dml_error_ratio",
+    higher_is_better=None,
+    bounds=(0.0, None),
+    description="ICA's relative error divided by the best double-ML learner's",
+)
 
 
 def summarise(curves: pd.DataFrame) -> dict[str, float]:

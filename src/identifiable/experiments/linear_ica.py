@@ -20,6 +20,7 @@ import torch
 from sklearn.decomposition import FastICA
 from sklearn.exceptions import ConvergenceWarning
 
+from identifiable._validation import check
 from identifiable.claims import Claim, Expectation
 from identifiable.experiments._result import Result
 from identifiable.metrics import linear_r2, mcc
@@ -48,16 +49,15 @@ class Config:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
-        if self.n_sources < 2:
-            raise ValueError(f"n_sources must be >= 2, got {self.n_sources}")
-        if self.n_samples < 10 * self.n_sources:
-            raise ValueError(
-                f"n_samples must be >= 10 * n_sources = {10 * self.n_sources}, got {self.n_samples}"
-            )
-        if self.max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
+        check(
+            self,
+            one_of={"source": SOURCES},
+            at_least={
+                "n_sources": 2,
+                "n_samples": (10 * self.n_sources, "10 * n_sources"),
+                "max_iter": 1,
+            },
+        )
 
 
 def run(cfg: Config, *, progress: Progress = no_progress) -> Result:

@@ -28,6 +28,13 @@ declare(
     description="optimisation steps per second of train_seconds",
 )
 declare(
+    "fit_seconds",
+    higher_is_better=False,
+    bounds=(0.0, None),
+    kind="diagnostic",
+    description="seconds of one estimator fit",
+)
+declare(
     "wall_seconds",
     higher_is_better=False,
     bounds=(0.0, None),
