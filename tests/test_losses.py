@@ -78,3 +78,81 @@ def test_similarity_matrix_l2_is_nonpositive_and_zero_on_diagonal():
 def test_bad_input(h, hp, tau, sim, message):
     with pytest.raises(ValueError, match=message):
         info_nce(h, hp, tau, sim)
+
+
+def _autograd_dot_info_nce(h, hp, tau):
+    """The dot InfoNCE exactly as written before the fused path (autograd does the backward)."""
+    logits = (h @ hp.T) / tau
+    return (torch.logsumexp(logits, dim=1) - logits.diagonal()).mean()
+
+
+@pytest.mark.parametrize(
+    "batch, dim, tau, dtype, grad_scale",
+    [
+        (2, 2, 0.1, torch.float32, 1.0),
+        (3, 10, 0.1, torch.float32, 1.0),
+        (257, 10, 0.1, torch.float32, 1.0),
+        (1024, 10, 0.1, torch.float32, 1.0),
+        (131, 5, 0.37, torch.float64, 1.0),
+        (50, 10, 0.01, torch.float32, -2.0),  # exp underflows to 0 and the gradient is negative
+        (13, 3, 1e-4, torch.float32, 1.0),
+        (40, 300, 0.5, torch.float32, 1.0),
+    ],
+)
+def test_fused_dot_info_nce_is_bit_identical(batch, dim, tau, dtype, grad_scale):
+    """The fused CPU path (losses._DotInfoNCE) must give the very same bits as the autograd
+    expression, for the loss and for the gradients (signs of zeros included)."""
+    gen = torch.Generator().manual_seed(batch)
+    base = torch.nn.functional.normalize(torch.randn(2 * batch, dim, generator=gen, dtype=dtype))
+    results = []
+    for loss_fn in (_autograd_dot_info_nce, info_nce):
+        x = base.clone().requires_grad_(True)
+        loss = loss_fn(x[:batch], x[batch:], tau)
+        (grad_scale * loss).backward()
+        results.append((loss.detach(), x.grad))
+    (loss_ref, grad_ref), (loss_new, grad_new) = results
+    assert torch.equal(loss_new, loss_ref)
+    assert torch.equal(grad_new, grad_ref)
+    assert torch.equal(torch.signbit(grad_new), torch.signbit(grad_ref))
+
+
+def test_fused_dot_info_nce_trains_bit_identically(monkeypatch):
+    """Same seed -> identical encoder weights after Adam steps with the fused path on and off."""
+    import identifiable.losses as losses
+
+    def train() -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(
+            torch.nn.Linear(6, 64), torch.nn.LeakyReLU(0.01), torch.nn.Linear(64, 6)
+        )
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(1)
+        for _ in range(5):
+            x = torch.randn(2 * 300, 6, generator=gen)
+            h = torch.nn.functional.normalize(net(x), dim=1)
+            loss = info_nce(h[:300], h[300:], 0.1)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return [p.detach().clone() for p in net.parameters()]
+
+    fused = train()
+    monkeypatch.setattr(losses, "_fused_dot_applies", lambda *_: False)
+    plain = train()
+    assert all(torch.equal(a, b) for a, b in zip(fused, plain, strict=True))
+
+
+def test_fused_dot_info_nce_refuses_a_second_backward():
+    h = torch.nn.functional.normalize(torch.randn(8, 3)).requires_grad_(True)
+    loss = info_nce(h[:4], h[4:], 0.1)
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="backward twice"):
+        loss.backward()
+
+
+def test_fused_dot_info_nce_falls_back_for_other_layouts():
+    """Non-contiguous inputs take the autograd expression (same value either way)."""
+    gen = torch.Generator().manual_seed(3)
+    h, hp = torch.randn(3, 16, generator=gen).T, torch.randn(3, 16, generator=gen).T
+    assert not h.is_contiguous()
+    assert torch.equal(info_nce(h, hp, 0.2), _autograd_dot_info_nce(h, hp, 0.2))

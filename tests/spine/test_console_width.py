@@ -25,7 +25,12 @@ def test_verdict_table_keeps_every_measured_number_whole():
     }
     text = render(verdict_table([row]))
     assert max(cell_len(line) for line in text.splitlines()) <= 80
-    for number in ("linear_r2=0.9750", "mcc=0.8330", "lambda_rank_corr=0.9879", "PASS"):
+    for number in (
+        "linear_r2 ≥ 0.95 → 0.9750",
+        "mcc ≥ 0.75 → 0.8330",
+        "lambda_rank_corr ≥ 0.6 → 0.9879",
+        "PASS",
+    ):
         assert number in text
     assert "…" not in text
 
