@@ -99,21 +99,28 @@ def metrics_table(title: str, metrics: Mapping[str, float]) -> Table:
 
 
 def verdict_table(rows: list[dict[str, str]]) -> Table:
-    """The rows of :func:`identifiable.claims.verdict_row`: measured numbers one per line."""
-    measured = [r["measured"].replace("; ", "\n") for r in rows]
+    """The rows of :func:`identifiable.claims.verdict_row`, stacked for narrow terminals.
+
+    claim (the paper's value below it) | each check and its measured value, one per line, never
+    wrapped | verdict.
+    """
+    checks = []
+    for row in rows:
+        expected = row["expected"].split("; ") if row["expected"] else []
+        measured = [m.rpartition("=")[2] for m in row["measured"].split("; ")] if expected else []
+        checks.append("\n".join(f"{e} → {m}" for e, m in zip(expected, measured, strict=True)))
     table = Table(
-        Column("claim", overflow="fold", ratio=2),
-        Column("expected", overflow="fold", ratio=2),
-        _numbers("measured", measured),
-        Column("paper", overflow="fold", ratio=2),
+        Column("claim (paper)", overflow="fold", ratio=1),
+        _numbers("check → measured", checks),
         Column("verdict", no_wrap=True),
         title="claims",
     )
-    for row, numbers in zip(rows, measured, strict=True):
+    for row, lines in zip(rows, checks, strict=True):
+        claim = Text(row["claim"])
+        if row["paper"]:
+            claim.append("\n" + row["paper"], style="dim")
         mark = "[green]PASS[/]" if row["verdict"] == "PASS" else "[red]FAIL[/]"
-        table.add_row(
-            row["claim"], row["expected"].replace("; ", "\n"), numbers, row["paper"], mark
-        )
+        table.add_row(claim, lines, mark)
     return table
 
 
