@@ -54,7 +54,7 @@ def test_bimodal_lambda_leaves_rotations_inside_blocks():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (dict(lambda_preset="cosine"), "lambda_preset must be one of"),
+        (dict(lambda_preset="cosine"), "lambda_preset must be linspace or bimodal"),
         (dict(n_latents=1), "n_latents must be >= 2"),
         (dict(lambda_preset="bimodal", n_latents=3), "n_latents must be >= 4"),
         (dict(lambda_lr=0.0), "lambda_lr must be > 0"),
