@@ -161,7 +161,7 @@ def config_table(title: str, fields) -> Table:
         title=title,
     )
     for field in fields:
-        table.add_row(field.name, field.type, fmt(field.default), field.allowed, field.doc)
+        table.add_row(field.name, field.type, str(field.default), field.allowed, field.doc)
     return table
 
 
