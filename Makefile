@@ -33,5 +33,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/contrastive_speed.py
 
+# Mutation testing of the science modules (slow, not part of `make test`; docs/testing.md):
+#   make mutation                                      every module of worlds/, losses, metrics/, causal/
+#   MODULE=src/identifiable/losses.py make mutation    one module
+#   MUTATION_ARGS="--show --budget 20" make mutation   print surviving mutants, minutes per module
+.PHONY: mutation
+mutation: $(STAMP)
+	$(PY) scripts/mutation.py $(MODULE) $(MUTATION_ARGS)
+
 clean:
 	rm -rf $(VENV) runs reports .pytest_cache

@@ -22,8 +22,8 @@ import time
 import torch
 from torch import nn
 
-from identifiable.learners.encoders import MLPEncoder
 from identifiable.losses import an_info_nce, info_nce
+from identifiable.models.mlp import MLPEncoder
 from identifiable.worlds.clusters import ClusterWorld
 from identifiable.worlds.latents import AnisotropicSphereSpace
 from identifiable.worlds.mixing import LeakyMLPMixing
