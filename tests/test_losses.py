@@ -151,6 +151,13 @@ def test_fused_dot_info_nce_supports_a_second_backward():
     assert torch.equal(first, second)
 
 
+def test_fused_dot_info_nce_gives_no_silent_second_derivatives():
+    h = torch.nn.functional.normalize(torch.randn(8, 3)).requires_grad_(True)
+    (grad,) = torch.autograd.grad(info_nce(h[:4], h[4:], 0.1), h, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|does not require grad"):
+        grad.sum().backward()
+
+
 def test_fused_dot_info_nce_falls_back_for_other_layouts():
     """Non-contiguous inputs take the autograd expression (same value either way)."""
     gen = torch.Generator().manual_seed(3)

@@ -128,6 +128,7 @@ class _DotInfoNCE(torch.autograd.Function):
         return loss
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # in-place backward: no second derivatives
     def backward(ctx, grad_loss: torch.Tensor):
         h, h_pos, lse = ctx.saved_tensors
         n = lse.shape[0]
