@@ -314,7 +314,10 @@ def measure(module: str, budget_min: float, children: int, exclude=()) -> Result
         result.error = f"mutmut produced no results; see {work / 'mutmut.log'}"
         return result
     log_text = (work / "mutmut.log").read_text(errors="replace")
-    if finished and "Unable to force test failures" in log_text:
+    if finished and (
+        "could not find any test case for any mutant" in log_text
+        or "Unable to force test failures" in log_text
+    ):
         # no oracle test reaches the module at all: every mutant survives untested
         result.error = "no oracle test calls this module: every mutant is untested"
         codes = dict.fromkeys(codes, 33)
