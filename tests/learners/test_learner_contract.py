@@ -20,6 +20,8 @@ from identifiable.learners._base import Learner
 def _learners() -> list[type]:
     found = []
     for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_"):  # shared helpers and base classes
+            continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if (

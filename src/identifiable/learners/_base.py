@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Learner"]
+__all__ = ["HeadClassifier", "Learner"]
 
 
 class Learner:
@@ -26,9 +26,7 @@ class Learner:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
-            raise ValueError(
-                f"this {type(self).__name__} is not fitted yet; call fit(world) first"
-            )
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(world) first")
 
     def _as_input(self, x) -> torch.Tensor:
         """``x`` as a float32 tensor of shape (n, *observation), finite; one-line errors."""
@@ -69,3 +67,22 @@ class Learner:
     def _example(cls):
         """(a small learner, a world it fits on) for the shared learner checks in the tests."""
         raise NotImplementedError
+
+
+class HeadClassifier(Learner):
+    """A learner whose encoder f is followed by a linear head W (``head_``): logits = W f(x)."""
+
+    def predict(self, x) -> np.ndarray:
+        """Predicted class argmax_c (W f(x))_c for each row of x, shape (n,)."""
+        self._check_fitted()
+        return self._encode(nn.Sequential(self.encoder_, self.head_), x).argmax(1).numpy()
+
+    def score(self, x, y) -> float:
+        """Accuracy of :meth:`predict` against integer targets ``y``, (1/n) Σ 1[ŷ_i = y_i]."""
+        y = np.asarray(torch.as_tensor(y).cpu()).reshape(-1)
+        predicted = self.predict(x)
+        if len(predicted) != len(y):
+            raise ValueError(
+                f"x and y must have the same length, got {len(predicted)} and {len(y)}"
+            )
+        return float((predicted == y).mean())

@@ -28,7 +28,7 @@ from torch import nn
 
 from identifiable._validation import check
 from identifiable.device import pick_device
-from identifiable.learners._base import Learner
+from identifiable.learners._base import HeadClassifier
 from identifiable.learners._loop import (
     Monitor,
     check_finite,
@@ -45,7 +45,7 @@ __all__ = ["Classifier"]
 TARGETS = ("label", "index")
 
 
-class Classifier(Learner):
+class Classifier(HeadClassifier):
     """Encoder + linear head trained with cross-entropy (scikit-learn contract).
 
     Parameters
@@ -173,21 +173,6 @@ class Classifier(Learner):
                 )
                 last_eval = step
         return self
-
-    def predict(self, x) -> np.ndarray:
-        """Predicted class (cluster label or sample index) for each row of x."""
-        self._check_fitted()
-        return self._encode(nn.Sequential(self.encoder_, self.head_), x).argmax(1).numpy()
-
-    def score(self, x, y) -> float:
-        """Accuracy of :meth:`predict` against integer targets ``y`` (labels or indices)."""
-        y = np.asarray(torch.as_tensor(y).cpu()).reshape(-1)
-        predicted = self.predict(x)
-        if len(predicted) != len(y):
-            raise ValueError(
-                f"x and y must have the same length, got {len(predicted)} and {len(y)}"
-            )
-        return float((predicted == y).mean())
 
     @classmethod
     def _example(cls):

@@ -20,7 +20,7 @@ from torch import nn
 
 from identifiable._validation import check
 from identifiable.device import pick_device
-from identifiable.learners._base import Learner
+from identifiable.learners._base import HeadClassifier
 from identifiable.learners._loop import (
     Monitor,
     check_finite,
@@ -34,7 +34,7 @@ from identifiable.progress import Progress, no_progress
 __all__ = ["ImageClassifier"]
 
 
-class ImageClassifier(Learner):
+class ImageClassifier(HeadClassifier):
     """CNN that predicts the shape of a single-object sprite scene (scikit-learn contract).
 
     logits = W·f(x) + b with f the :class:`~identifiable.models.cnn.ConvEncoder`; the loss is
@@ -151,22 +151,6 @@ class ImageClassifier(Learner):
                 )
                 last_eval = step
         return self
-
-    def predict(self, images) -> np.ndarray:
-        """Predicted shape labels argmax_c logits_c, shape (n,)."""
-        self._check_fitted()
-        return self._encode(nn.Sequential(self.encoder_, self.head_), images).argmax(1).numpy()
-
-    def score(self, images, labels) -> float:
-        """Accuracy of ``predict(images)`` against integer ``labels`` (n,)."""
-        labels = np.asarray(torch.as_tensor(labels).cpu()).reshape(-1)
-        predicted = self.predict(images)
-        if len(predicted) != len(labels):
-            raise ValueError(
-                f"images and labels must have the same length, got {len(predicted)} and "
-                f"{len(labels)}"
-            )
-        return float((predicted == labels).mean())
 
     @classmethod
     def _example(cls):
