@@ -7,8 +7,14 @@ from identifiable import claims, experiments
 from identifiable.experiments import causal_plr
 from identifiable.experiments.causal_plr import CLAIMS, Config, run
 
-SMALL = {"n_samples": (300, 600), "n_treatments": (1, 2), "n_seeds": 2, "n_covariates": 3,
-         "estimators": ("ica", "ols", "homl"), "ica_n_bootstrap": 10}
+SMALL = {
+    "n_samples": (300, 600),
+    "n_treatments": (1, 2),
+    "n_seeds": 2,
+    "n_covariates": 3,
+    "estimators": ("ica", "ols", "homl"),
+    "ica_n_bootstrap": 10,
+}
 
 
 def test_registered_under_causal_plr():
@@ -22,8 +28,16 @@ def test_run_returns_one_row_per_fit_and_summary_metrics():
     result = run(Config(**SMALL), progress=lambda done, total, **f: calls.append((done, total)))
     assert len(result.curves) == 2 * 2 * 2 * 3
     assert calls[-1] == (24, 24)
-    assert set(result.curves.columns) >= {"n_samples", "n_treatments", "seed", "estimator",
-                                          "rel_error", "coverage", "ms_per_fit", "converged"}
+    assert set(result.curves.columns) >= {
+        "n_samples",
+        "n_treatments",
+        "seed",
+        "estimator",
+        "rel_error",
+        "coverage",
+        "ms_per_fit",
+        "converged",
+    }
     for name in ("ica", "ols", "homl"):
         for metric in ("rel_error", "rel_error_median", "coverage", "ms_per_fit", "slope"):
             assert np.isfinite(result.metrics[f"{name}_{metric}"]), (name, metric)
@@ -77,8 +91,9 @@ class _RandomGuess:
         return self
 
 
-@pytest.mark.parametrize("name", ["causal-plr/ica-root-n",
-                                  "causal-plr/five-treatments-gaussian-confounders"])
+@pytest.mark.parametrize(
+    "name", ["causal-plr/ica-root-n", "causal-plr/five-treatments-gaussian-confounders"]
+)
 def test_claims_reject_a_broken_estimator(monkeypatch, name):
     claim = next(c for c in CLAIMS if c.name == name)
     monkeypatch.setattr(causal_plr, "make_estimator", lambda n, cfg, seed: _RandomGuess(seed))

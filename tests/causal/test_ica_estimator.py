@@ -40,11 +40,12 @@ def test_outcome_row_beats_treatment_columns_on_the_joint_data():
     """Issue #4 setting (n = 5000, d = 10, Laplace): the η-column readout on all of [X, T, Y]
     collects the X-into-η leakage of every covariate (seed 229: error ≈ 0.14; a rare draw, 2
     of 400 seeds show it this strongly); the ε row and the partialled-out fit do not."""
-    s = PLRWorld(n_covariates=10).with_seed(229).sample(
-        5000, generator=seeded_generator(229, 5000))
+    s = PLRWorld(n_covariates=10).with_seed(229).sample(5000, generator=seeded_generator(229, 5000))
     error = {
-        name: _rel_error(ICATreatmentEffect(n_bootstrap=0, random_state=229, **kwargs)
-                         .fit(s.X, s.T, s.Y).coef_, s.theta)
+        name: _rel_error(
+            ICATreatmentEffect(n_bootstrap=0, random_state=229, **kwargs).fit(s.X, s.T, s.Y).coef_,
+            s.theta,
+        )
         for name, kwargs in {
             "partial_out": {},
             "joint": {"covariates": "joint"},
@@ -58,9 +59,11 @@ def test_outcome_row_beats_treatment_columns_on_the_joint_data():
 def test_readouts_coincide_when_covariates_are_partialled_out():
     s = _sample(3, n=2000, n_treatments=2)
     a = ICATreatmentEffect(readout="outcome_noise", n_bootstrap=0, random_state=0).fit(
-        s.X, s.T, s.Y)
+        s.X, s.T, s.Y
+    )
     b = ICATreatmentEffect(readout="treatment_noise", n_bootstrap=0, random_state=0).fit(
-        s.X, s.T, s.Y)
+        s.X, s.T, s.Y
+    )
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
     assert a.unmixing_.shape == (3, 3) and list(a.columns_) == [3, 4, 5]
 
@@ -78,8 +81,7 @@ def test_recovers_five_treatments_with_gaussian_confounders():
 def test_negative_control_gaussian_sources_are_not_identified():
     errors = []
     for seed in range(8):
-        s = _sample(seed, n_covariates=10, covariate_beta=2.0, treatment_beta=2.0,
-                    outcome_beta=2.0)
+        s = _sample(seed, n_covariates=10, covariate_beta=2.0, treatment_beta=2.0, outcome_beta=2.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model = ICATreatmentEffect(n_bootstrap=0, max_retries=1, random_state=seed)
@@ -97,8 +99,13 @@ def test_gaussian_treatment_noise_needs_the_outcome_noise_readout():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             for readout, errors in (("treatment_noise", treatment), ("outcome_noise", outcome)):
-                model = ICATreatmentEffect(covariates="joint", readout=readout, n_bootstrap=0,
-                                           max_retries=0, random_state=seed)
+                model = ICATreatmentEffect(
+                    covariates="joint",
+                    readout=readout,
+                    n_bootstrap=0,
+                    max_retries=0,
+                    random_state=seed,
+                )
                 errors.append(_rel_error(model.fit(s.X, s.T, s.Y).coef_, s.theta))
             model = ICATreatmentEffect(n_bootstrap=0, random_state=seed)
             partial.append(_rel_error(model.fit(s.X, s.T, s.Y).coef_, s.theta))
@@ -127,9 +134,11 @@ def test_theta_transforms_with_the_units_of_t_and_y(treatment_scale, outcome_sca
     s = _sample(1, n=1000)
     kwargs = {"n_bootstrap": 0, "random_state": 3}
     base = ICATreatmentEffect(**kwargs).fit(s.X, s.T, s.Y).coef_
-    rescaled = ICATreatmentEffect(**kwargs).fit(
-        s.X + shift, s.T * treatment_scale, s.Y * outcome_scale + shift
-    ).coef_
+    rescaled = (
+        ICATreatmentEffect(**kwargs)
+        .fit(s.X + shift, s.T * treatment_scale, s.Y * outcome_scale + shift)
+        .coef_
+    )
     np.testing.assert_allclose(rescaled, base * outcome_scale / treatment_scale, rtol=1e-6)
 
 
@@ -158,8 +167,14 @@ def test_bootstrap_intervals_cover_and_shrink():
 
 def test_non_convergence_warns_and_keeps_a_finite_estimate():
     s = _sample(0, n=500)
-    model = ICATreatmentEffect(covariates="joint", max_iter=1, max_retries=1, stability_tol=0.0,
-                               n_bootstrap=0, random_state=0)
+    model = ICATreatmentEffect(
+        covariates="joint",
+        max_iter=1,
+        max_retries=1,
+        stability_tol=0.0,
+        n_bootstrap=0,
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning, match="did not converge in 2 runs"):
         model.fit(s.X, s.T, s.Y)
     assert model.converged_ is False and model.n_retries_ == 1
@@ -185,8 +200,9 @@ def test_joint_fit_with_gaussian_confounders_is_accepted_when_stable():
     s = _sample(1, n=3000, n_covariates=4, covariate_beta=2.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = ICATreatmentEffect(covariates="joint", n_bootstrap=0, max_iter=300,
-                                   stability_tol=1e-2, random_state=0).fit(s.X, s.T, s.Y)
+        model = ICATreatmentEffect(
+            covariates="joint", n_bootstrap=0, max_iter=300, stability_tol=1e-2, random_state=0
+        ).fit(s.X, s.T, s.Y)
     assert not model.ica_converged_
     assert model.converged_ and model.n_retries_ >= 1
     assert _rel_error(model.coef_, s.theta) < 0.05
@@ -195,16 +211,36 @@ def test_joint_fit_with_gaussian_confounders_is_accepted_when_stable():
 @pytest.mark.parametrize(
     ("X", "T", "Y", "message"),
     [
-        (np.ones((100, 2)) + np.arange(200).reshape(100, 2), np.arange(99.0), np.arange(100.0),
-         "same number of samples"),
-        (np.random.default_rng(0).normal(size=(100, 2)), np.full(100, np.nan), np.arange(100.0),
-         "NaN"),
-        (np.random.default_rng(0).normal(size=(5, 3)), np.arange(5.0), np.arange(5.0),
-         "more samples than parameters"),
-        (np.random.default_rng(0).normal(size=(100, 2)), np.empty((100, 0)), np.arange(100.0),
-         "at least one treatment"),
-        (np.random.default_rng(0).normal(size=(100, 2)), np.ones(100), np.arange(100.0),
-         "constant"),
+        (
+            np.ones((100, 2)) + np.arange(200).reshape(100, 2),
+            np.arange(99.0),
+            np.arange(100.0),
+            "same number of samples",
+        ),
+        (
+            np.random.default_rng(0).normal(size=(100, 2)),
+            np.full(100, np.nan),
+            np.arange(100.0),
+            "NaN",
+        ),
+        (
+            np.random.default_rng(0).normal(size=(5, 3)),
+            np.arange(5.0),
+            np.arange(5.0),
+            "more samples than parameters",
+        ),
+        (
+            np.random.default_rng(0).normal(size=(100, 2)),
+            np.empty((100, 0)),
+            np.arange(100.0),
+            "at least one treatment",
+        ),
+        (
+            np.random.default_rng(0).normal(size=(100, 2)),
+            np.ones(100),
+            np.arange(100.0),
+            "constant",
+        ),
     ],
 )
 def test_bad_input_raises_one_line_value_error(X, T, Y, message):

@@ -101,8 +101,13 @@ def test_sample_rejects_a_legacy_seed_or_numpy_generator():
 
 @pytest.mark.parametrize(
     ("family", "beta", "variance"),
-    [("gennorm", 1.0, 2.0), ("gennorm", 2.0, 0.5), ("gaussian", 1.0, 1.0),
-     ("uniform", 1.0, 1 / 3), ("discrete", 1.0, 1.0)],
+    [
+        ("gennorm", 1.0, 2.0),
+        ("gennorm", 2.0, 0.5),
+        ("gaussian", 1.0, 1.0),
+        ("uniform", 1.0, 1 / 3),
+        ("discrete", 1.0, 1.0),
+    ],
 )
 def test_noise_families_have_their_variance(family, beta, variance):
     """gennorm(β, scale 1) has variance Γ(3/β)/Γ(1/β): 2 (Laplace), ½ (β = 2)."""

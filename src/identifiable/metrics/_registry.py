@@ -111,14 +111,14 @@ def metric(
     return wrap
 
 
-def _gain(base: MetricInfo, name: str) -> MetricInfo:
-    return MetricInfo(
-        name,
-        base.higher_is_better,
-        (None, None),
-        "continuous" if base.kind != "diagnostic" else "diagnostic",
-        "",
-        f"difference of two {base.name} values",
+def _gain(base: MetricInfo) -> MetricInfo:
+    """A difference of two values of ``base``: same direction, no bounds, nothing forgiven."""
+    return dataclasses.replace(
+        base,
+        bounds=(None, None),
+        kind="continuous" if base.kind != "diagnostic" else "diagnostic",
+        forgives="",
+        description=f"difference of two {base.name} values",
     )
 
 
@@ -140,7 +140,7 @@ def metric_info(name: str) -> MetricInfo | None:
             rest = words[stop:]
             info = METRICS[base]
             if "gain" in rest:
-                info = _gain(info, name)
+                info = _gain(info)
             candidate = (stop - start, dataclasses.replace(info, name=name))
             if best is None or candidate[0] > best[0]:
                 best = candidate
