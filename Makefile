@@ -35,7 +35,7 @@ bench: $(STAMP)
 
 # Mutation testing of the science modules (slow, not part of `make test`; docs/testing.md):
 #   make mutation                                      every module of worlds/, losses, metrics/, causal/
-#   MODULE=src/identifiable/losses.py make mutation    one module
+#   MODULE=src/identifiable/losses/contrastive.py make mutation    one module
 #   MUTATION_ARGS="--show --budget 20" make mutation   print surviving mutants, minutes per module
 .PHONY: mutation
 mutation: $(STAMP)

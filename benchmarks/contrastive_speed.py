@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import identifiable.losses
+import identifiable.losses.contrastive
 from identifiable.experiments.contrastive import Config, make_world
 from identifiable.learners.contrastive import ContrastiveLearner
 
@@ -93,13 +93,13 @@ def plain_step(world, batch: int, seed: int) -> Callable[[], None]:
 @contextmanager
 def fused_info_nce(enabled: bool):
     """Switch losses.info_nce's fused dot path off (enabled=False) to time the autograd loss."""
-    original = identifiable.losses._fused_dot_applies
+    original = identifiable.losses.contrastive._fused_dot_applies
     if not enabled:
-        identifiable.losses._fused_dot_applies = lambda *_: False
+        identifiable.losses.contrastive._fused_dot_applies = lambda *_: False
     try:
         yield
     finally:
-        identifiable.losses._fused_dot_applies = original
+        identifiable.losses.contrastive._fused_dot_applies = original
 
 
 def side_by_side(

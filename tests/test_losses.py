@@ -118,7 +118,7 @@ def test_fused_dot_info_nce_is_bit_identical(batch, dim, tau, dtype, grad_scale)
 
 def test_fused_dot_info_nce_trains_bit_identically(monkeypatch):
     """Same seed -> identical encoder weights after Adam steps with the fused path on and off."""
-    import identifiable.losses as losses
+    import identifiable.losses.contrastive as losses
 
     def train() -> list[torch.Tensor]:
         torch.manual_seed(0)

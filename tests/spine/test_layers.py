@@ -1,6 +1,6 @@
 """The one-way chain of ../shared/DESIGN.md's layout section, checked on the real import graph.
 
-cli → sweep/report → run → experiments → learners/causal → worlds/losses/models/metrics →
+cli → sweep/report → run → experiments → learners/causal → worlds/losses/models/metrics/optim →
 progress/_validation/device/config/claims/store. An import may only point to a lower layer;
 learners never import metrics or experiments (the experiment passes a ``monitor``).
 """
@@ -12,7 +12,7 @@ from _imports import component_graph
 
 LAYERS = [
     {"progress", "_validation", "device", "config", "claims", "store"},
-    {"worlds", "losses", "models", "metrics"},
+    {"worlds", "losses", "models", "metrics", "optim"},
     {"learners", "causal"},
     {"experiments"},
     {"run"},

@@ -146,12 +146,6 @@ declare(
     higher_is_better=True,
     description="linear R² of the trained encoder minus that of its untrained initialisation",
 )
-declare(
-    "train_accuracy",
-    higher_is_better=True,
-    kind="proportion",
-    description="accuracy on the training batches since the last evaluation",
-)
 
 
 def run(cfg: Config, *, progress: Progress = no_progress) -> Result:

@@ -59,6 +59,18 @@ def accuracy(labels, predicted) -> float:
 
 
 declare(
+    "train_accuracy",
+    higher_is_better=True,
+    kind="proportion",
+    description="accuracy on the training data (the batches since the last evaluation, for "
+    "minibatch learners)",
+)
+declare(
+    "test_accuracy", higher_is_better=True, kind="proportion", description="accuracy on test data"
+)
+declare("train_loss", higher_is_better=False, kind="diagnostic", description="loss on train data")
+declare("test_loss", higher_is_better=False, kind="diagnostic", description="loss on test data")
+declare(
     "converged",
     higher_is_better=True,
     kind="proportion",

@@ -227,10 +227,14 @@ class PLRWorld:
             if family not in _DISTRIBUTIONS:
                 raise ValueError(f"{role} distribution must be one of {_DISTRIBUTIONS}, "
                                  f"got {family!r}")
-            if getattr(self, f"{role}_beta") <= 0:
-                raise ValueError(f"{role}_beta must be > 0, got {getattr(self, f'{role}_beta')}")
-            if getattr(self, f"{role}_scale") <= 0:
-                raise ValueError(f"{role}_scale must be > 0, got {getattr(self, f'{role}_scale')}")
+            for part in ("beta", "scale"):  # NaN and inf fail the chained comparison
+                if not 0 < getattr(self, f"{role}_{part}") < np.inf:
+                    raise ValueError(
+                        f"{role}_{part} must be > 0 and finite, got "
+                        f"{getattr(self, f'{role}_{part}')}"
+                    )
+        if not -np.inf < self.slope < np.inf:
+            raise ValueError(f"slope must be a finite number, got {self.slope}")
         if self.nonlinearity not in _NONLINEARITIES:
             raise ValueError(
                 f"nonlinearity must be one of {_NONLINEARITIES}, got {self.nonlinearity!r}"
