@@ -90,7 +90,10 @@ ORACLES: dict[str, list[str]] = {
         for name in ("ols", "orthogonal", "double_ml", "_learners", "_base")
     },
     **{
-        f"src/identifiable/causal/{name}.py": ["tests/causal/test_ica*.py"]
+        f"src/identifiable/causal/{name}.py": [
+            "tests/causal/test_ica*.py",
+            "tests/causal/test_fastica*.py",
+        ]
         for name in ("ica", "_fastica")
     },
 }

@@ -84,3 +84,11 @@ def test_only_the_first_run_is_warm_started():
     np.testing.assert_allclose(run.W, last.components_)
     first = fit_fastica(w, seeds=[0], w_init=start, max_iter=5)
     np.testing.assert_allclose(first.W, reference(w, seed=0, max_iter=5, w_init=start).components_)
+
+
+def test_deflation_that_runs_out_of_steps_is_not_converged():
+    # scikit-learn's deflation solver never warns; one step is not enough on this data
+    w, _, _ = whiten(laplace_mixture())
+    run = fit_fastica(w, seeds=[0, 1], algorithm="deflation", max_iter=1)
+    assert not run.converged and run.n_runs == 2
+    assert fit_fastica(w, seeds=[0], algorithm="deflation").converged

@@ -55,13 +55,29 @@ def test_observations_are_a_times_s_with_a_fixed_by_seed(drawn):
     assert torch.equal(a, again) and not torch.equal(a, other)
 
 
-def test_samples_come_from_the_generator():
-    world = LinearICAWorld(n_sources=2)
+@pytest.mark.parametrize("source", sorted(KURTOSIS))
+def test_samples_come_from_the_generator_not_the_global_state(source):
+    world = LinearICAWorld(n_sources=2, source=source)
+    torch.manual_seed(1)
     a = world.sample(10, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(2)
     b = world.sample(10, generator=torch.Generator().manual_seed(1))
     c = world.sample(10, generator=torch.Generator().manual_seed(2))
     assert torch.equal(a.x, b.x) and not torch.equal(a.x, c.x)
     assert a.z.shape == (10, 2) and a.x.shape == (10, 2)
+    assert world.sample(1, generator=torch.Generator()).z.shape == (1, 2)
+
+
+def test_laplace_draws_stay_finite_at_the_edge_of_the_uniform(monkeypatch):
+    # torch.rand can return exactly 0 (probability 2^-24 per float32 draw): u = −1/2 must not
+    # reach log1p(−1) = −inf
+    world = LinearICAWorld(n_sources=2)
+    world.mixing.build(2)  # draw A first, with the real torch.rand
+    monkeypatch.setattr(torch, "rand", lambda shape, generator=None: torch.zeros(shape))
+    s = world.sample(3, generator=torch.Generator()).z
+    assert bool(torch.isfinite(s).all())
+    # the edge maps to the far tail: |s| = −log(2e−7)/√2 ≈ 10.9
+    assert float(s.abs().min()) > 10
 
 
 @pytest.mark.parametrize("kwargs", [{"n_sources": 1}, {"n_sources": 2.0}, {"source": "cauchy"}])

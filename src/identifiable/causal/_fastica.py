@@ -57,7 +57,9 @@ def fit_fastica(
     """sklearn FastICA on already whitened data; one run per seed until one converges.
 
     The first run starts from ``w_init`` when given (a warm start), the others from
-    ``random_state=seed``. A run has converged when scikit-learn raised no ``ConvergenceWarning``.
+    ``random_state=seed``. A run has converged when scikit-learn raised no ``ConvergenceWarning``
+    (``parallel``) or, for ``deflation`` (which never warns), when its slowest component stopped
+    before ``max_iter``.
     """
     n_iter = 0
     for attempt, seed in enumerate(seeds, start=1):
@@ -70,6 +72,8 @@ def fit_fastica(
             ica.fit(whitened)
         n_iter += ica.n_iter_
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        if algorithm == "deflation":  # scikit-learn's deflation solver never warns: a component
+            converged = converged and ica.n_iter_ < max_iter  # that used every step did not stop
         if converged:
             break
     return FastICARun(W=ica.components_, n_iter=n_iter, n_runs=attempt, converged=converged)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -77,6 +78,9 @@ class FullBatchClassifier(HeadClassifier):
     lr, weight_decay, beta2, eps, momentum: the optimizer's settings, passed through unchanged.
     epochs:        full-batch steps.
     eval_every:    record the diagnostics at epoch 1, every this many epochs and at the last.
+    log_evals:     when > 0, record instead at this many log-spaced epochs from 1 to ``epochs``
+                   (``round(logspace(0, log10(epochs), log_evals))``, duplicates merged) — for
+                   runs of 10⁴–10⁵ epochs whose early and late phases both matter.
     random_state:  seeds the init.
     device:        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
 
@@ -99,6 +103,7 @@ class FullBatchClassifier(HeadClassifier):
         momentum: float = 0.0,
         epochs: int = 1000,
         eval_every: int = 10,
+        log_evals: int = 0,
         random_state: int = 0,
         device: str = "auto",
     ):
@@ -115,16 +120,23 @@ class FullBatchClassifier(HeadClassifier):
         self.momentum = momentum
         self.epochs = epochs
         self.eval_every = eval_every
+        self.log_evals = log_evals
         self.random_state = random_state
         self.device = device
 
     def _validate(self) -> None:
         check(
             self,
-            integers=("epochs", "eval_every"),
+            integers=("epochs", "eval_every", "log_evals"),
             one_of={"loss": LOSSES, "optimizer": OPTIMIZERS, "precision": (16, 32, 64)},
             positive=("lr", "eps"),
-            at_least={"epochs": 1, "eval_every": 1, "weight_decay": 0.0, "momentum": 0.0},
+            at_least={
+                "epochs": 1,
+                "eval_every": 1,
+                "log_evals": 0,
+                "weight_decay": 0.0,
+                "momentum": 0.0,
+            },
         )
         if not 0 <= self.beta2 < 1:
             raise ValueError(f"beta2 must be in [0, 1), got {self.beta2}")
@@ -149,6 +161,11 @@ class FullBatchClassifier(HeadClassifier):
                 parameters, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
             )
         return OrthoGrad(base) if self.orthograd else base
+
+    def log_schedule(self) -> set[int]:
+        """The epochs evaluated when ``log_evals`` > 0 (always 1 and ``epochs``)."""
+        points = np.logspace(0, np.log10(self.epochs), self.log_evals)
+        return {int(e) for e in np.unique(np.round(points))} | {1, self.epochs}
 
     def layers(self) -> dict[str, nn.Linear]:
         """The linear layers by name: ``layer1``, ``layer2``, …, ``output``."""
@@ -175,6 +192,7 @@ class FullBatchClassifier(HeadClassifier):
         optimizer = self._make_optimizer(list(net.parameters()))
         named = self.layers()
 
+        schedule = self.log_schedule() if self.log_evals else set()
         self.history_: list[dict[str, float]] = []
         losses = torch.zeros(self.epochs, dtype=torch.float64)
         train_seconds, last_eval = 0.0, 0
@@ -185,7 +203,11 @@ class FullBatchClassifier(HeadClassifier):
             loss = per_sample.mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            due = epoch == 1 or evaluation_due(epoch, self.eval_every, self.epochs)
+            due = (
+                epoch in schedule
+                if schedule
+                else epoch == 1 or evaluation_due(epoch, self.eval_every, self.epochs)
+            )
             if due:  # the diagnostics of this epoch's gradient, before the step changes it
                 extra = self._diagnostics(logits.detach(), per_sample.detach(), y, named)
             optimizer.step()

@@ -79,9 +79,7 @@ def _pcl_candidates(k: int, n: int, generator: torch.Generator) -> torch.Tensor:
 
 def _best_conditioned(k: int, n: int, generator: torch.Generator) -> torch.Tensor:
     candidates = _pcl_candidates(k, n, generator)
-    cond = torch.linalg.cond(candidates)
-    cond = torch.nan_to_num(cond, nan=float("inf"))
-    return candidates[int(torch.argmin(cond))]
+    return candidates[int(torch.argmin(torch.linalg.cond(candidates)))]
 
 
 @dataclass(frozen=True)
