@@ -79,7 +79,12 @@ ORACLES: dict[str, list[str]] = {
     "src/identifiable/worlds/plr.py": ["tests/worlds/test_plr*.py"],
     "src/identifiable/worlds/sprites.py": ["tests/worlds/test_sprites*.py"],
     "src/identifiable/worlds/modular.py": ["tests/worlds/test_modular*.py"],
-    "src/identifiable/worlds/parity.py": ["tests/worlds/test_parity*.py"],
+    "src/identifiable/worlds/digits.py": ["tests/worlds/test_digits*.py"],
+    "src/identifiable/metrics/anisotropy.py": ["tests/metrics/test_anisotropy*.py"],
+    "src/identifiable/metrics/grokking.py": ["tests/metrics/test_grokking*.py"],
+    "src/identifiable/metrics/local_complexity.py": ["tests/metrics/test_local_complexity*.py"],
+    "src/identifiable/metrics/adversarial.py": ["tests/metrics/test_adversarial*.py"],
+    "src/identifiable/worlds/parity.py": ["tests/worlds/test_modular*.py"],
     "src/identifiable/worlds/base.py": ["tests/worlds/test_base*.py"],
     "src/identifiable/worlds/linear_ica.py": ["tests/worlds/test_linear_ica*.py"],
     **{

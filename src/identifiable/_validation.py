@@ -96,9 +96,7 @@ def check(
         allowed = tuple(map(str, choices))
         value = getattr(obj, name)
         if value not in tuple(choices):
-            listed = (
-                " or ".join(allowed) if len(allowed) == 2 else "one of " + ", ".join(allowed)
-            )
+            listed = " or ".join(allowed) if len(allowed) == 2 else "one of " + ", ".join(allowed)
             raise ValueError(f"{name} must be {listed}, got {value!r}")
     for name in positive:
         value = getattr(obj, name)

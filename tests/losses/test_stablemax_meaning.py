@@ -40,6 +40,7 @@ def test_stablemax_matches_the_scalar_formula_on_random_logits():
     torch.testing.assert_close(stablemax(z), expected)
     torch.testing.assert_close(log_stablemax(z), expected.log())
     torch.testing.assert_close(stablemax(z.T, dim=0), expected.T)
+    torch.testing.assert_close(log_stablemax(z.T, dim=0), expected.T.log())
 
 
 def test_s_is_positive_increasing_and_has_both_branches():

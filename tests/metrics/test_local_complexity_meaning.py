@@ -2,6 +2,7 @@
 passes through x, the exact hyperplane-distance criterion in the first layer, and the same counts
 as a naive loop over points, vertices and neurons on random small networks."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -105,6 +106,53 @@ def test_refuses_bad_settings(kwargs, message):
     net = relu_mlp(8, 2, (4,))
     with pytest.raises(ValueError, match=message):
         local_complexity(net, torch.zeros(3, 8), **({"radius": 0.1} | kwargs))
+
+
+def test_defaults_layer_names_and_integer_counts():
+    net = relu_mlp(30, 2, (16, 16), generator=torch.Generator().manual_seed(0))
+    x = np.random.default_rng(0).random((10, 30))  # float64 numpy points are accepted
+    lc = local_complexity(net, x, 0.2)
+    same = local_complexity(net, torch.as_tensor(x), 0.2, 25, seed=0)
+    assert np.array_equal(lc.per_layer, same.per_layer)
+    assert not np.array_equal(lc.per_layer, local_complexity(net, x, 0.2, 24).per_layer)
+    assert not np.array_equal(lc.per_layer, local_complexity(net, x, 0.2, seed=1).per_layer)
+    assert np.issubdtype(lc.per_layer.dtype, np.integer)
+    assert lc.layers == ("1", "3")  # the ReLU modules' names in the Sequential
+    means = lc.layer_means()
+    assert list(means) == ["1", "3"]
+    assert means["1"] == pytest.approx(lc.per_layer[:, 0].mean())
+    assert sum(means.values()) == pytest.approx(lc.mean())
+    assert local_complexity(nn.ReLU(), torch.zeros(2, 3), 0.1, 1).layers == ("ReLU",)
+
+
+def test_chunking_does_not_change_the_counts():
+    net = relu_mlp(5, 2, (12,), generator=torch.Generator().manual_seed(2))
+    x = torch.randn(9, 5, generator=torch.Generator().manual_seed(3))
+    counts = {c: local_complexity(net, x, 0.3, 2, chunk_size=c).per_layer.tolist()
+              for c in (1, 4, 8, 1000)}  # fmt: skip
+    assert len({str(v) for v in counts.values()}) == 1
+
+
+def test_one_direction_is_enough_and_a_reused_module_is_refused():
+    local_complexity(relu_mlp(3, 1, (4,)), torch.zeros(2, 3), 0.1, 1)
+    relu = nn.ReLU()
+    shared = nn.Sequential(nn.Linear(3, 3), relu, nn.Linear(3, 3), relu)
+    with pytest.raises(ValueError, match="its own nn.ReLU"):
+        local_complexity(shared, torch.zeros(2, 3), 0.1, 1)
+
+
+@pytest.mark.parametrize(
+    "points", [torch.zeros(5), torch.zeros(0, 8), torch.full((2, 8), float("nan"))]
+)
+def test_refuses_bad_points(points):
+    with pytest.raises(ValueError, match="points"):
+        local_complexity(relu_mlp(8, 2, (4,)), points, 0.1, 2)
+
+
+@pytest.mark.parametrize("k", [2.0, True])
+def test_refuses_non_integer_directions(k):
+    with pytest.raises(ValueError, match="n_directions must be an int"):
+        local_complexity(relu_mlp(8, 2, (4,)), torch.zeros(2, 8), 0.1, k)
 
 
 def test_refuses_networks_without_linear_regions():

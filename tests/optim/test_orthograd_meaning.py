@@ -57,6 +57,19 @@ def test_each_tensor_is_projected_on_its_own_weights_then_the_base_steps():
         torch.testing.assert_close(p.detach(), before - 0.1 * step)
 
 
+def test_eps_is_the_configured_one_and_step_without_closure_returns_none():
+    w = torch.nn.Parameter(torch.tensor([1.0, 0.0]))
+    optimizer = OrthoGrad(torch.optim.SGD([w], lr=1.0), eps=1.0)
+    w.grad = torch.tensor([1.0, 1.0])
+    assert optimizer.step() is None
+    # eps = 1: g − (θᵀg/(θᵀθ + 1))θ = (0.5, 1), rescaled to ‖g‖ = √2 by ‖·‖ + 1
+    expected = orthogonal_gradient(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0]), eps=1.0)
+    torch.testing.assert_close(w.detach(), torch.tensor([1.0, 0.0]) - expected)
+    assert not torch.allclose(
+        expected, orthogonal_gradient(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0]))
+    )
+
+
 def test_parameters_without_gradients_are_left_alone_and_closure_is_called():
     a = torch.nn.Parameter(torch.ones(2))
     b = torch.nn.Parameter(torch.ones(2))

@@ -44,6 +44,14 @@ def test_onehot_encoding_is_two_concatenated_one_hots():
     assert torch.equal(onehot.z, tokens.z)
 
 
+def test_the_papers_setting_is_the_default():
+    default = modular_arithmetic()
+    world = modular_arithmetic("add", 113, 0.4, seed=0)
+    assert torch.equal(default.x, world.x) and torch.equal(
+        default.indices("train"), world.indices("train")
+    )
+
+
 def test_the_papers_setting_has_226_inputs_and_40_percent_train():
     world = modular_arithmetic("add", 113, 0.4, seed=0)
     assert world.x.shape == (12769, 226)
@@ -67,6 +75,9 @@ def test_the_split_is_fixed_by_the_seed():
         ({"modulus": True}, "modulus must be an int >= 2"),
         ({"operation": "div", "modulus": 12}, "needs a prime modulus"),
         ({"operation": "div", "modulus": 9}, "needs a prime modulus"),
+        ({"operation": "div", "modulus": 4}, "needs a prime modulus"),
+        ({"operation": "div", "modulus": 8}, "needs a prime modulus"),
+        ({"train_fraction": "0.4"}, r"train_fraction must be in \(0, 1\)"),
         ({"train_fraction": 0.0}, r"train_fraction must be in \(0, 1\)"),
         ({"train_fraction": 1.0}, r"train_fraction must be in \(0, 1\)"),
         ({"train_fraction": True}, r"train_fraction must be in \(0, 1\)"),

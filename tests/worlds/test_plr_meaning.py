@@ -372,6 +372,7 @@ def test_sample_size_must_be_a_positive_int(n):
         {"outcome_scale": float("inf")},
         {"slope": float("nan")},
         {"slope": float("inf")},
+        {"slope": float("-inf")},
     ],
 )
 def test_non_finite_settings_are_refused(kwargs):

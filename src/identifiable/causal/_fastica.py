@@ -64,8 +64,13 @@ def fit_fastica(
     n_iter = 0
     for attempt, seed in enumerate(seeds, start=1):
         ica = FastICA(
-            whiten=False, fun=fun, algorithm=algorithm, tol=tol, max_iter=max_iter,
-            w_init=w_init if attempt == 1 else None, random_state=int(seed),
+            whiten=False,
+            fun=fun,
+            algorithm=algorithm,
+            tol=tol,
+            max_iter=max_iter,
+            w_init=w_init if attempt == 1 else None,
+            random_state=int(seed),
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)

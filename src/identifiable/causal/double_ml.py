@@ -62,12 +62,17 @@ class DoubleMLTreatmentEffect(TreatmentEffectEstimator):
 
         def learner():
             return make_learner(
-                self.learner, n_samples=n_train, n_covariates=d + T.shape[1] - 1,
+                self.learner,
+                n_samples=n_train,
+                n_covariates=d + T.shape[1] - 1,
                 random_state=self.random_state,
             )
 
         model = DoubleMLPLR(
-            data, ml_l=learner(), ml_m=learner(), n_folds=self.n_folds,
+            data,
+            ml_l=learner(),
+            ml_m=learner(),
+            n_folds=self.n_folds,
             draw_sample_splitting=False,
         )
         folds = KFold(n_splits=self.n_folds, shuffle=True, random_state=self.random_state)

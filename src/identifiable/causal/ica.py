@@ -141,8 +141,14 @@ class ICATreatmentEffect(TreatmentEffectEstimator):
         n_iter, estimates = 0, []
         converged = stable = False
         for attempt, seed in enumerate(seeds):
-            run = fit_fastica(whitened, seeds=[seed], fun=self.fun, algorithm=self.algorithm,
-                              tol=self.tol, max_iter=self.max_iter)
+            run = fit_fastica(
+                whitened,
+                seeds=[seed],
+                fun=self.fun,
+                algorithm=self.algorithm,
+                tol=self.tol,
+                max_iter=self.max_iter,
+            )
             n_iter += run.n_iter
             W = run.W
             estimates.append(self._read_theta(W @ K, n_x, k))
@@ -198,8 +204,9 @@ class ICATreatmentEffect(TreatmentEffectEstimator):
         if self.max_iter < 1 or self.bootstrap_max_iter < 1:
             raise ValueError("max_iter and bootstrap_max_iter must be >= 1")
         if self.tol <= 0 or self.stability_tol < 0:
-            raise ValueError(f"tol must be > 0 and stability_tol >= 0, got {self.tol}, "
-                             f"{self.stability_tol}")
+            raise ValueError(
+                f"tol must be > 0 and stability_tol >= 0, got {self.tol}, {self.stability_tol}"
+            )
         check_confidence_level(self.confidence_level)
 
     def _prepare(self, X: np.ndarray, TY: np.ndarray) -> np.ndarray:
@@ -260,8 +267,13 @@ class ICATreatmentEffect(TreatmentEffectEstimator):
             except ValueError:  # a degenerate resample (tiny n); skip it
                 continue
             run = fit_fastica(
-                whitened, seeds=[0], fun=self.fun, algorithm=self.algorithm, tol=self.tol,
-                max_iter=self.bootstrap_max_iter, w_init=unmixing @ K_inverse,
+                whitened,
+                seeds=[0],
+                fun=self.fun,
+                algorithm=self.algorithm,
+                tol=self.tol,
+                max_iter=self.bootstrap_max_iter,
+                w_init=unmixing @ K_inverse,
             )
             unconverged += not run.converged
             estimates.append(self._read_theta(run.W @ K, n_x, k))

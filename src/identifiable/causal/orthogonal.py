@@ -67,9 +67,14 @@ class SecondOrderOrthogonal(TreatmentEffectEstimator):
         multiplier = np.empty_like(T)
         folds = KFold(n_splits=self.n_folds, shuffle=True, random_state=self.random_state)
         for train, test in folds.split(X):
+
             def fitted(target, train=train):
-                learner = make_learner(self.learner, n_samples=len(train),
-                                       n_covariates=X.shape[1], random_state=self.random_state)
+                learner = make_learner(
+                    self.learner,
+                    n_samples=len(train),
+                    n_covariates=X.shape[1],
+                    random_state=self.random_state,
+                )
                 return learner.fit(X[train], target[train])
 
             outcome_residual[test] = Y[test] - fitted(Y).predict(X[test])

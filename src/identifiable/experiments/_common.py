@@ -35,9 +35,7 @@ def held_out(world: Any, n: int, seed: int, *, offset: int = TEST_SEED_OFFSET):
     return world.sample(n, generator=torch.Generator().manual_seed(seed + offset))
 
 
-def latent_monitor(
-    world: Any, seed: int, scores: Mapping[str, Score], *, n: int = 4096
-) -> Monitor:
+def latent_monitor(world: Any, seed: int, scores: Mapping[str, Score], *, n: int = 4096) -> Monitor:
     """A monitor scoring ``learner.transform(x)`` against the true z of a fixed held-out sample.
 
     The sample (``n`` draws, generator ``seed + MONITOR_SEED_OFFSET``) is drawn once, here; the

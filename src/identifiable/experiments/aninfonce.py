@@ -137,9 +137,7 @@ class Config:
 
 def make_world(cfg: Config) -> LatentWorld:
     """The world a Config describes (mixing seeded by ``cfg.seed``)."""
-    space = AnisotropicSphereSpace.preset(
-        cfg.lambda_preset, cfg.n_latents, threshold=cfg.threshold
-    )
+    space = AnisotropicSphereSpace.preset(cfg.lambda_preset, cfg.n_latents, threshold=cfg.threshold)
     return LatentWorld(space, LeakyMLPMixing(n_layers=cfg.mixing_layers, seed=cfg.seed))
 
 

@@ -50,7 +50,14 @@ from identifiable.worlds.plr import PLRWorld
 SUMMARY = "Treatment effects in partially linear regression: linear ICA vs OLS, double ML, HOML"
 
 ESTIMATORS = (
-    "ica", "ica_joint", "ica_joint_eta", "ols", "dml_lasso", "dml_forest", "dml_boosting", "homl"
+    "ica",
+    "ica_joint",
+    "ica_joint_eta",
+    "ols",
+    "dml_lasso",
+    "dml_forest",
+    "dml_boosting",
+    "homl",
 )
 _PAPER = "Reizinger, Mackey, Brendel, Krishnan 2025, arXiv:2507.16467"
 
@@ -151,13 +158,18 @@ def make_estimator(name: str, cfg: Config, random_state: int):
         return ICATreatmentEffect(
             covariates="partial_out" if name == "ica" else "joint",
             readout="treatment_noise" if name == "ica_joint_eta" else "outcome_noise",
-            n_bootstrap=cfg.ica_n_bootstrap, confidence_level=level, random_state=random_state,
+            n_bootstrap=cfg.ica_n_bootstrap,
+            confidence_level=level,
+            random_state=random_state,
         )
     if name == "ols":
         return OLSTreatmentEffect(confidence_level=level)
     if name.startswith("dml_"):
-        learner = {"dml_lasso": "lasso", "dml_forest": "random_forest",
-                   "dml_boosting": "gradient_boosting"}[name]
+        learner = {
+            "dml_lasso": "lasso",
+            "dml_forest": "random_forest",
+            "dml_boosting": "gradient_boosting",
+        }[name]
         return DoubleMLTreatmentEffect(
             learner=learner, confidence_level=level, random_state=random_state
         )
@@ -202,8 +214,14 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
                 for name in cfg.estimators:
                     row = _fit_row(name, cfg, sample, seed)
                     rows.append({"n_samples": n, "n_treatments": k, "seed": seed, **row})
-                    progress(len(rows), total, estimator=name, n_samples=n, n_treatments=k,
-                             rel_error=row["rel_error"])
+                    progress(
+                        len(rows),
+                        total,
+                        estimator=name,
+                        n_samples=n,
+                        n_treatments=k,
+                        rel_error=row["rel_error"],
+                    )
     curves = pd.DataFrame(rows)
     return Result(metrics=summarise(curves), curves=curves)
 
@@ -254,8 +272,11 @@ def summarise(curves: pd.DataFrame) -> dict[str, float]:
             if len(by_n) >= 2:
                 x, y = np.log(by_n.index.to_numpy(float)), np.log(by_n.to_numpy())
                 metrics[f"{name}_{suffix}"] = float(np.polyfit(x, y, 1)[0])
-    dml = [metrics[f"{e}_rel_error"] for e in ("dml_lasso", "dml_forest", "dml_boosting")
-           if f"{e}_rel_error" in metrics]
+    dml = [
+        metrics[f"{e}_rel_error"]
+        for e in ("dml_lasso", "dml_forest", "dml_boosting")
+        if f"{e}_rel_error" in metrics
+    ]
     if "ica_rel_error" in metrics and dml:
         metrics["ica_to_best_dml_error_ratio"] = metrics["ica_rel_error"] / min(dml)
     return metrics
@@ -285,8 +306,9 @@ def figures(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
 
     ica = curves[curves["estimator"] == "ica"]
     if not ica.empty:
-        grid = ica.pivot_table(index="n_samples", columns="n_treatments", values="rel_error",
-                               aggfunc="mean").sort_index(ascending=False)
+        grid = ica.pivot_table(
+            index="n_samples", columns="n_treatments", values="rel_error", aggfunc="mean"
+        ).sort_index(ascending=False)
         fig, ax = plt.subplots(figsize=(4.5, 4))
         image = ax.imshow(grid.to_numpy(), cmap="viridis", aspect="auto")
         ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
@@ -312,10 +334,16 @@ CLAIMS: list[Claim] = [
         "like n^(-1/2). Rare FastICA fits fail outright (error ≈ 0.65) and dominate the mean, so "
         "the claim reads the median.",
         paper=f"{_PAPER}, Sec. 4 (synthetic PLR, error vs n)",
-        overrides={"n_samples": (500, 1000, 2000, 4000, 8000), "estimators": ("ica",),
-                   "ica_n_bootstrap": 0, "n_seeds": 40},
-        expect=(Expectation("ica_slope_median", "between", -0.75, -0.35),
-                Expectation("ica_rel_error_median", "<=", 0.015)),
+        overrides={
+            "n_samples": (500, 1000, 2000, 4000, 8000),
+            "estimators": ("ica",),
+            "ica_n_bootstrap": 0,
+            "n_seeds": 40,
+        },
+        expect=(
+            Expectation("ica_slope_median", "between", -0.75, -0.35),
+            Expectation("ica_rel_error_median", "<=", 0.015),
+        ),
         paper_value="error decreasing with n (heat maps over n × k and n × d)",
     ),
     Claim(
@@ -323,10 +351,18 @@ CLAIMS: list[Claim] = [
         statement="With Gaussian sources (gennorm β = 2 for X, η, ε) θ is not identifiable by "
         "ICA: its estimate stays far off, while OLS on the same data is accurate.",
         paper=f"{_PAPER}, identifiability theorem (non-Gaussian treatment noise needed)",
-        overrides={"n_samples": (4000,), "covariate_beta": 2.0, "treatment_beta": 2.0,
-                   "outcome_beta": 2.0, "estimators": ("ica", "ols"), "ica_n_bootstrap": 0},
-        expect=(Expectation("ica_rel_error_median", ">=", 0.2),
-                Expectation("ols_rel_error", "<=", 0.03)),
+        overrides={
+            "n_samples": (4000,),
+            "covariate_beta": 2.0,
+            "treatment_beta": 2.0,
+            "outcome_beta": 2.0,
+            "estimators": ("ica", "ols"),
+            "ica_n_bootstrap": 0,
+        },
+        expect=(
+            Expectation("ica_rel_error_median", ">=", 0.2),
+            Expectation("ols_rel_error", "<=", 0.03),
+        ),
         paper_value="ICA error does not vanish for β = 2",
         control=True,
     ),
@@ -335,10 +371,16 @@ CLAIMS: list[Claim] = [
         statement="Linear ICA recovers k = 5 treatment effects with Gaussian confounders "
         "(Laplace treatment and outcome noise), with calibrated bootstrap intervals.",
         paper=f"{_PAPER}, Sec. 4 (multiple treatments, Gaussian covariates)",
-        overrides={"n_samples": (4000,), "n_treatments": (5,), "covariate_beta": 2.0,
-                   "estimators": ("ica",)},
-        expect=(Expectation("ica_rel_error", "<=", 0.02),
-                Expectation("ica_coverage", "between", 0.8, 1.0)),
+        overrides={
+            "n_samples": (4000,),
+            "n_treatments": (5,),
+            "covariate_beta": 2.0,
+            "estimators": ("ica",),
+        },
+        expect=(
+            Expectation("ica_rel_error", "<=", 0.02),
+            Expectation("ica_coverage", "between", 0.8, 1.0),
+        ),
         paper_value="low relative error for |T| = 5 at n ≥ 1000",
     ),
     Claim(
@@ -347,12 +389,20 @@ CLAIMS: list[Claim] = [
         "coefficients, the scale of Mackey et al.) linear ICA is biased and loses clearly "
         "(≥ 2× the error) to double ML with gradient-boosting nuisances.",
         paper=f"{_PAPER}, limitations; repo REBUTTAL_NONLINEAR_SYNTHETIC.md",
-        overrides={"n_samples": (2000,), "n_covariates": 5, "n_seeds": 5,
-                   "nonlinearity": "relu", "coefficient_distribution": "uniform",
-                   "estimators": ("ica", "dml_boosting"), "ica_n_bootstrap": 0},
-        expect=(Expectation("ica_to_best_dml_error_ratio", ">=", 2.0),
-                Expectation("ica_rel_error", "<=", 0.5),
-                Expectation("dml_boosting_rel_error", "<=", 0.12)),
+        overrides={
+            "n_samples": (2000,),
+            "n_covariates": 5,
+            "n_seeds": 5,
+            "nonlinearity": "relu",
+            "coefficient_distribution": "uniform",
+            "estimators": ("ica", "dml_boosting"),
+            "ica_n_bootstrap": 0,
+        },
+        expect=(
+            Expectation("ica_to_best_dml_error_ratio", ">=", 2.0),
+            Expectation("ica_rel_error", "<=", 0.5),
+            Expectation("dml_boosting_rel_error", "<=", 0.12),
+        ),
         paper_value="RMSE at n = 5000: Ortho-ML 0.164, ICA 0.563 (repo rebuttal, GBM nuisance)",
     ),
 ]

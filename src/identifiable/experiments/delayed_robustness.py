@@ -133,7 +133,9 @@ def monitor_for(cfg: Config, world):
             ),
         }
         for name, points in sets.items():
-            lc = local_complexity(network, points, cfg.lc_radius, cfg.lc_directions, seed=cfg.seed)
+            lc = local_complexity(
+                network, points.to(learner.device_), cfg.lc_radius, cfg.lc_directions, seed=cfg.seed
+            )
             record[f"local_complexity_{name}"] = lc.mean()
         return record
 

@@ -339,6 +339,21 @@ CLAIMS = [
         fast=False,
     ),
     Claim(
+        name="grokking/weight-decay-groks",
+        statement="The classical control: softmax cross-entropy with weight decay groks — test "
+        "accuracy ≥ 0.95, reached at least twice as many epochs after the training set was "
+        "fitted (delayed generalisation). AdamW lr 0.01, weight decay 1.0, 1 500 epochs. " + _SETUP,
+        paper=PAPER + ", Sec. 2 (weight decay as the usual ingredient of grokking)",
+        overrides={"weight_decay": 1.0, "epochs": 1500, "eval_every": 50},
+        expect=(
+            Expectation("grokked", ">=", 1),
+            Expectation("test_accuracy", ">=", GROK_AT),
+            Expectation("grok_to_fit_epochs_ratio", ">=", 2.0),
+        ),
+        paper_value="grokking with weight decay (Power et al. 2022; the paper's baseline)",
+        fast=False,
+    ),
+    Claim(
         name="grokking/naive-loss-minimisation",
         statement="Once the training set is fitted, the negative gradient of the output layer "
         "points along its weights (naïve loss minimisation): cos(−∇L, W_out) ≥ 0.5, from ≈ 0 "

@@ -103,13 +103,14 @@ def local_complexity(
     """LC of ``network`` around each row of ``points`` (n, *input_shape); formula in the module.
 
     ``radius`` r > 0 in input units; ``n_directions`` k (2k vertices); ``seed`` draws the frame.
-    Vertices are evaluated in chunks of ``chunk_size`` rows, in eval mode, on the network's device.
+    Vertices are evaluated in eval mode, in chunks of about ``chunk_size`` rows, on the device of
+    ``points`` (put them where the network is, as for any call of it). Counts are integers.
     """
     if not (isinstance(radius, int | float) and math.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
     if isinstance(n_directions, bool) or not isinstance(n_directions, int):
         raise ValueError(f"n_directions must be an int >= 1, got {n_directions!r}")
-    x = torch.as_tensor(points, dtype=torch.float32)
+    x = torch.as_tensor(points).float()
     if x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(
             f"points must have shape (n, *input_shape) with n >= 1, got {tuple(x.shape)}"
@@ -117,16 +118,13 @@ def local_complexity(
     if not bool(torch.isfinite(x).all()):
         raise ValueError("points contain NaN/inf values")
     activations = _activations(network)
-    parameter = next(network.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
 
-    n, shape = x.shape[0], x.shape[1:]
+    shape = x.shape[1:]
     frame = orthonormal_frame(
         int(np.prod(shape)), n_directions, torch.Generator().manual_seed(seed)
     )
-    offsets = (
-        torch.cat([frame, -frame]).to(torch.float32).reshape(2 * n_directions, *shape) * radius
-    )
+    offsets = torch.cat([frame, -frame]).reshape(2 * n_directions, *shape) * radius
+    offsets = offsets.to(x.device, torch.float32)
     n_vertices = 2 * n_directions
 
     captured: list[torch.Tensor] = []
@@ -136,21 +134,23 @@ def local_complexity(
     ]
     was_training = network.training
     network.eval()
-    counts = torch.zeros(n, len(activations), dtype=torch.int64)
+    blocks = []
     try:
-        points_per_chunk = max(1, chunk_size // n_vertices)
-        for start in range(0, n, points_per_chunk):
-            block = x[start : start + points_per_chunk]
-            vertices = (block[:, None] + offsets[None]).reshape(-1, *shape).to(device)
+        for block in x.split(max(1, chunk_size // n_vertices)):
             captured.clear()
-            network(vertices)
-            for layer, pre in enumerate(captured[: len(activations)]):
-                signs = torch.sign(pre.reshape(len(block), n_vertices, -1))
-                changes = (signs != signs[:, :1]).any(dim=1).sum(dim=1)
-                counts[start : start + len(block), layer] = changes.cpu()
+            network((block[:, None] + offsets[None]).reshape(-1, *shape))
+            if len(captured) != len(activations):
+                raise ValueError(
+                    "an activation module ran more or less than once per forward pass; give each "
+                    "layer its own nn.ReLU (local complexity counts one layer per module)"
+                )
+            signs = [torch.sign(pre.reshape(len(block), n_vertices, -1)) for pre in captured]
+            per_layer = [(s != s[:, :1]).any(dim=1).sum(dim=1) for s in signs]
+            blocks.append(torch.stack(per_layer, 1) if per_layer else torch.zeros(len(block), 0))
     finally:
         for hook in hooks:
             hook.remove()
         network.train(was_training)
+    counts = torch.cat(blocks).to(torch.int64).cpu()
     names = tuple(name or type(m).__name__ for name, m in activations)
     return LocalComplexity(per_layer=counts.numpy(), layers=names)

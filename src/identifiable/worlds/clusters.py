@@ -88,9 +88,7 @@ class ClusterWorld:
         """n draws: index i uniform, label c = i mod C, z ~ vMF(v_c, κ), x = g(z)."""
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"number of samples must be a positive int, got {n!r}")
-        index = torch.randint(
-            0, self.n_indices, (n,), generator=generator, device=generator.device
-        )
+        index = torch.randint(0, self.n_indices, (n,), generator=generator, device=generator.device)
         label = index % self.n_clusters
         centres = self.cluster_vectors.to(generator.device)[label]
         z = sample_vmf(centres, float(self.kappa), generator)

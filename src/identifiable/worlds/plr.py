@@ -84,8 +84,9 @@ def sample_noise(
     if distribution not in _DISTRIBUTIONS:
         raise ValueError(f"distribution must be one of {_DISTRIBUTIONS}, got {distribution!r}")
     if distribution == "gaussian":
-        normal = torch.randn(size, generator=generator, dtype=torch.float64,
-                             device=generator.device)
+        normal = torch.randn(
+            size, generator=generator, dtype=torch.float64, device=generator.device
+        )
         return scale * normal.cpu().numpy()
     u = torch.rand(size, generator=generator, dtype=torch.float64, device=generator.device)
     u = u.cpu().numpy()
@@ -222,11 +223,13 @@ class PLRWorld:
                 f"theta_choice='gaussian' for n_treatments={self.n_treatments}"
             )
         for role in ("covariate", "treatment", "outcome"):
-            family = getattr(self, "covariate_distribution" if role == "covariate" else
-                             f"{role}_noise")
+            family = getattr(
+                self, "covariate_distribution" if role == "covariate" else f"{role}_noise"
+            )
             if family not in _DISTRIBUTIONS:
-                raise ValueError(f"{role} distribution must be one of {_DISTRIBUTIONS}, "
-                                 f"got {family!r}")
+                raise ValueError(
+                    f"{role} distribution must be one of {_DISTRIBUTIONS}, got {family!r}"
+                )
             for part in ("beta", "scale"):  # NaN and inf fail the chained comparison
                 if not 0 < getattr(self, f"{role}_{part}") < np.inf:
                     raise ValueError(
@@ -267,9 +270,14 @@ class PLRWorld:
         discrete price-discount noise, ε ~ U[−√3, √3], shared sparse support of size s with
         U(−5, 5) coefficients, θ = 1 (the papers sweep θ ∈ {0.01 … 10}, s ∈ {2 … 50})."""
         params = dict(
-            n_covariates=50, n_treatments=1, theta=(1.0,), treatment_noise="discrete",
-            outcome_noise="uniform", outcome_scale=float(np.sqrt(3.0)),
-            coefficient_distribution="uniform", support_size=support_size,
+            n_covariates=50,
+            n_treatments=1,
+            theta=(1.0,),
+            treatment_noise="discrete",
+            outcome_noise="uniform",
+            outcome_scale=float(np.sqrt(3.0)),
+            coefficient_distribution="uniform",
+            support_size=support_size,
         )
         params.update(overrides)
         return cls(**params)
@@ -324,12 +332,23 @@ class PLRWorld:
             )
         d, k = self.n_covariates, self.n_treatments
         structure = self.structure
-        X = sample_noise(self.covariate_distribution, self.covariate_beta, self.covariate_scale,
-                         (n, d), generator=generator)
-        eta = sample_noise(self.treatment_noise, self.treatment_beta, self.treatment_scale,
-                           (n, k), generator=generator)
-        eps = sample_noise(self.outcome_noise, self.outcome_beta, self.outcome_scale, (n,),
-                           generator=generator)
+        X = sample_noise(
+            self.covariate_distribution,
+            self.covariate_beta,
+            self.covariate_scale,
+            (n, d),
+            generator=generator,
+        )
+        eta = sample_noise(
+            self.treatment_noise,
+            self.treatment_beta,
+            self.treatment_scale,
+            (n, k),
+            generator=generator,
+        )
+        eps = sample_noise(
+            self.outcome_noise, self.outcome_beta, self.outcome_scale, (n,), generator=generator
+        )
         features = _activation(self.nonlinearity, self.slope)(X)
         T = features @ structure.treatment_coef.T + eta
         Y = T @ structure.theta + features @ structure.outcome_coef + eps
