@@ -100,17 +100,29 @@ def test_bad_config_raises_one_line_errors(overrides, message):
 
 def test_division_needs_a_prime_modulus():
     with pytest.raises(ValueError, match="needs a prime modulus"):
-        run(Config(**TINY | {"operation": "div", "modulus": 12}))
+        Config(**TINY | {"operation": "div", "modulus": 12})
+    Config(**TINY | {"operation": "div", "modulus": 13})
 
 
-def test_cli_refuses_bad_input_with_exit_2_and_stores_nothing(tmp_path):
+@pytest.mark.parametrize(
+    "settings",
+    [
+        ["modulus=1"],
+        ["train_fraction=1.5"],
+        ["operation=pow"],
+        ["precision=8"],
+        ["operation=div", "modulus=12"],
+        ["lr=-1"],
+    ],  # fmt: skip
+)
+def test_cli_refuses_bad_input_with_exit_2_and_stores_nothing(tmp_path, settings):
     store = tmp_path / "runs"
-    for setting in ("modulus=1", "train_fraction=1.5", "operation=pow", "precision=8"):
-        result = CliRunner().invoke(
-            app, ["run", "grokking", "--set", setting, "--store", str(store)]
-        )
-        assert result.exit_code == 2, result.output
-        assert len(result.output.strip().splitlines()) <= 3
+    args = ["run", "grokking", "--store", str(store)]
+    for setting in settings:
+        args += ["--set", setting]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) <= 3
     assert not store.exists() or not any(store.glob("*/run.json"))
 
 

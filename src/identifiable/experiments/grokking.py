@@ -40,7 +40,7 @@ from identifiable.experiments._result import Result
 from identifiable.learners.full_batch import FullBatchClassifier
 from identifiable.metrics.grokking import first_epoch
 from identifiable.progress import Progress, no_progress, subspan
-from identifiable.worlds.modular import OPERATIONS, modular_arithmetic
+from identifiable.worlds.modular import OPERATIONS, is_prime, modular_arithmetic
 
 SUMMARY = "Grokking at the edge of numerical stability (Prieto et al. 2025, arXiv:2501.04697)"
 PAPER = "Prieto, Barsbey, Mediano, Birdal (2025), arXiv:2501.04697"
@@ -120,6 +120,11 @@ class Config:
             raise ValueError(f"train_fraction must be in (0, 1), got {self.train_fraction}")
         if not 0 <= self.beta2 < 1:
             raise ValueError(f"beta2 must be in [0, 1), got {self.beta2}")
+        if self.operation == "div" and not is_prime(self.modulus):
+            raise ValueError(
+                f"operation=div needs a prime modulus (every b ≠ 0 must have an inverse mod p); "
+                f"{self.modulus} is not prime"
+            )
         if self.compare_precision and self.loss != "softmax":
             raise ValueError("compare_precision compares softmax precisions; set loss=softmax")
 

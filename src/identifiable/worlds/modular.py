@@ -24,13 +24,14 @@ import torch
 
 from identifiable.worlds.finite import FiniteWorld
 
-__all__ = ["OPERATIONS", "modular_arithmetic"]
+__all__ = ["OPERATIONS", "is_prime", "modular_arithmetic"]
 
 OPERATIONS = ("add", "sub", "mul", "div")
 ENCODINGS = ("onehot", "tokens")
 
 
-def _is_prime(p: int) -> bool:
+def is_prime(p: int) -> bool:
+    """True for a prime p (trial division up to √p)."""
     return p >= 2 and all(p % k for k in range(2, math.isqrt(p) + 1))
 
 
@@ -55,7 +56,7 @@ def modular_arithmetic(
         raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     if isinstance(modulus, bool) or not isinstance(modulus, int) or modulus < 2:
         raise ValueError(f"modulus must be an int >= 2, got {modulus!r}")
-    if operation == "div" and not _is_prime(modulus):
+    if operation == "div" and not is_prime(modulus):
         raise ValueError(
             f"division mod {modulus} needs a prime modulus (every b ≠ 0 must have an inverse); "
             f"{modulus} is not prime"
