@@ -129,3 +129,33 @@ def test_sparse_parity_can_use_every_row_and_is_fixed_by_the_seed():
 def test_sparse_parity_refuses_impossible_settings(kwargs):
     with pytest.raises(ValueError):
         sparse_parity(**kwargs)
+
+
+def test_sparse_parity_defaults_are_the_papers_setting():
+    world = sparse_parity()
+    assert world.x.shape == (2000, 43) and world.sizes["train"] == 1000
+    assert torch.equal(world.x, sparse_parity(3, 40, 2000, 0.5, seed=0).x)
+    assert world.z.dtype == torch.int64 and world.x.dtype == torch.float32
+
+
+def test_sparse_parity_limits_and_the_global_random_state():
+    sparse_parity(n_parity=1, n_noise=0, n_samples=2, train_fraction=0.5)
+    torch.manual_seed(1)
+    a = sparse_parity(n_parity=2, n_noise=6, n_samples=50, seed=4)
+    torch.manual_seed(2)
+    b = sparse_parity(n_parity=2, n_noise=6, n_samples=50, seed=4)
+    assert torch.equal(a.x, b.x)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_parity": 0}, "n_parity must be"),
+        ({"n_noise": -1}, "n_noise must be"),
+        ({"n_samples": 2.0}, "n_samples must be"),
+        ({"train_fraction": 0.0}, "train_fraction must be"),
+    ],
+)
+def test_sparse_parity_errors_name_the_argument(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sparse_parity(**kwargs)
