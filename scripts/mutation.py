@@ -81,6 +81,12 @@ ORACLES: dict[str, list[str]] = {
     "src/identifiable/worlds/modular.py": ["tests/worlds/test_modular*.py"],
     "src/identifiable/worlds/digits.py": ["tests/worlds/test_digits*.py"],
     "src/identifiable/metrics/anisotropy.py": ["tests/metrics/test_anisotropy*.py"],
+    "src/identifiable/metrics/identifiability.py": ["tests/metrics/test_identifiability*.py"],
+    "src/identifiable/metrics/_registry.py": [
+        "tests/metrics/test_registry*.py",
+        "tests/metrics/test_identifiability.py",
+    ],
+    "src/identifiable/metrics/training.py": ["tests/metrics/test_registry*.py"],
     "src/identifiable/metrics/grokking.py": ["tests/metrics/test_grokking*.py"],
     "src/identifiable/metrics/local_complexity.py": ["tests/metrics/test_local_complexity*.py"],
     "src/identifiable/metrics/adversarial.py": ["tests/metrics/test_adversarial*.py"],

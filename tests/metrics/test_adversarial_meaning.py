@@ -78,3 +78,34 @@ def test_refuses_bad_settings(kwargs, message):
         )
     with pytest.raises(ValueError, match="as many labels"):
         pgd_accuracy(model, torch.zeros(4, 3), torch.zeros(3), eps=0.1, step=0.1, iterations=1)
+
+
+def test_chunks_add_up_and_inputs_of_any_float_dtype_work(problem):
+    model, x, y, _ = problem
+    whole = pgd_accuracy(model, x, y, eps=0.2, step=0.05, iterations=4, bounds=None)
+    chunked = pgd_accuracy(
+        model, x.double().numpy(), y, eps=0.2, step=0.05, iterations=4, bounds=None, chunk_size=7
+    )
+    assert chunked == whole
+    assert pgd_accuracy(model, x[:1], y[:1], eps=0.0, step=0.1, iterations=1) in (0.0, 1.0)
+    with pytest.raises(ValueError, match="n >= 1"):
+        pgd_accuracy(model, x[:0], y[:0], eps=0.1, step=0.1, iterations=1)
+
+
+def test_the_input_bounds_are_applied_in_the_score():
+    # inputs at the upper bound, a classifier that wants to push them further up: clamping to
+    # [0, 1] keeps them where they are, so only the unbounded attack changes the prediction
+    model = linear_model(torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([-1.05, 0.0]))
+    x = torch.ones(10, 2)
+    y = torch.ones(10, dtype=torch.long)  # class 1 (score 0 > 1 − 1.05): correct at x
+    assert pgd_accuracy(model, x, y, eps=0.2, step=0.1, iterations=3) == 1.0
+    assert pgd_accuracy(model, x, y, eps=0.2, step=0.1, iterations=3, bounds=None) == 0.0
+
+
+def test_coordinates_the_model_ignores_are_left_alone():
+    model = linear_model(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]), torch.zeros(2))
+    x = torch.full((5, 2), 0.5)
+    adversarial = pgd_attack(model, x, torch.zeros(5, dtype=torch.long), eps=0.1, step=0.05,
+                             iterations=3)  # fmt: skip
+    torch.testing.assert_close(adversarial[:, 1], x[:, 1])  # zero gradient: no step
+    assert float((adversarial[:, 0] - x[:, 0]).abs().max()) == pytest.approx(0.1)

@@ -83,3 +83,19 @@ def test_one_concentration_per_latent_and_output(z, h_dims, n_lam, n_lam_hat):
 def test_rows_must_match(z):
     with pytest.raises(ValueError):
         lambda_rank_correlation(z, z[:-1], LAM, LAM)
+
+
+def test_errors_name_the_argument(z):
+    with pytest.raises(ValueError, match="^z_true must have shape"):
+        lambda_rank_correlation(z[:, :, None], z, LAM, LAM)
+    with pytest.raises(ValueError, match="^z_hat must have shape"):
+        lambda_rank_correlation(z, z[:, :, None], LAM, LAM)
+    with pytest.raises(ValueError, match="^z_true and z_hat must have the same number"):
+        lambda_rank_correlation(z, z[:-1], LAM, LAM)
+
+
+def test_a_spread_of_exactly_one_is_an_order():
+    z = np.random.default_rng(3).normal(size=(300, 3))
+    lam = np.array([0.5, 1.5, 1.0])  # ptp = 1 exactly
+    assert lambda_rank_correlation(z, z, lam, lam) == pytest.approx(1.0)
+    assert lambda_rank_correlation(z, z, lam * 3, lam) == pytest.approx(1.0)

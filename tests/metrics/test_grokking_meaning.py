@@ -28,3 +28,22 @@ def test_grokking_numbers_are_declared():
     assert metric_info("compared_collapse_onset_epoch").bounds == (0.0, None)
     assert metric_info("nlm_cosine_output_init").bounds == (-1.0, 1.0)
     assert metric_info("test_accuracy").higher_is_better is True
+
+
+def test_columns_and_missing_evaluations():
+    # a column of values next to a flat list of epochs (a DataFrame column, a (n, 1) array)
+    assert first_epoch([1, 2, 3], np.array([[0.1], [0.7], [0.9]]), 0.5, 9) == (2, True)
+    assert first_epoch(np.array([[1], [2], [3]]), [0.1, 0.7, 0.9], 0.5, 9) == (2, True)
+    # an evaluation that is missing (None) never counts
+    assert first_epoch([1, 2, 3], [None, 0.2, 0.8], 0.5, 9) == (3, True)
+
+
+@pytest.mark.parametrize("epochs", [[2, 1], [1, 1, 2], [5, 5]])
+def test_epochs_must_strictly_increase(epochs):
+    with pytest.raises(ValueError, match="strictly increasing"):
+        first_epoch(epochs, [0.0] * len(epochs), 0.5, 10)
+
+
+def test_consecutive_and_single_epochs_are_fine():
+    assert first_epoch([1, 2, 3], [0.0, 0.0, 1.0], 0.5, 10) == (3, True)
+    assert first_epoch([7], [1.0], 0.5, 10) == (7, True)
