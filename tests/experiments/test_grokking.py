@@ -137,8 +137,22 @@ def test_figures_one_per_family(tmp_path):
     assert all(p.stat().st_size > 0 for p in paths)
 
 
+# StableMax did not grok within 30 000 epochs here (an honest FAIL, docs/grokking.md)
+KNOWN_FAIL = {"grokking/stablemax-groks"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("claim", [c for c in CLAIMS if not c.fast], ids=lambda c: c.name)
+@pytest.mark.parametrize(
+    "claim",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(reason="honest FAIL at CPU scale", strict=True))
+        if c.name in KNOWN_FAIL
+        else c
+        for c in CLAIMS
+        if not c.fast
+    ],
+    ids=lambda c: c.name,
+)
 def test_registered_claims_hold(claim):
     verdict = claims.judge(claim, run(build_config(Config, claim.overrides)).metrics)
     assert verdict.passed, verdict.failures
