@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from identifiable.claims import Claim, Expectation, judge
+from identifiable.claims import Claim, Expectation, judge, verdict_row
 from identifiable.experiments import select_claims as select
 
 
@@ -42,3 +42,14 @@ def test_select_by_prefix_and_errors():
     ]
     with pytest.raises(ValueError, match="no claim matches"):
         select("nothing")
+
+
+def test_a_known_fail_is_labelled_but_still_fails():
+    """``known_fail`` documents an honest FAIL; it never turns the verdict into a pass."""
+    expect = (Expectation("acc", ">=", 0.95),)
+    known = Claim("x/known", "s", "p", overrides={}, expect=expect, known_fail="0.02 at 30k")
+    plain = Claim("x/plain", "s", "p", overrides={}, expect=expect)
+    assert verdict_row(judge(known, {"acc": 0.02}))["verdict"] == "FAIL (known)"
+    assert not judge(known, {"acc": 0.02}).passed
+    assert verdict_row(judge(plain, {"acc": 0.02}))["verdict"] == "FAIL"
+    assert verdict_row(judge(known, {"acc": 0.99}))["verdict"] == "PASS"

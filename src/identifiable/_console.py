@@ -119,7 +119,7 @@ def verdict_table(rows: list[dict[str, str]]) -> Table:
         claim = Text(row["claim"])
         if row["paper"]:
             claim.append("\n" + row["paper"], style="dim")
-        mark = "[green]PASS[/]" if row["verdict"] == "PASS" else "[red]FAIL[/]"
+        mark = "[green]PASS[/]" if row["verdict"] == "PASS" else f"[red]{row['verdict']}[/]"
         table.add_row(claim, lines, mark)
     return table
 

@@ -61,6 +61,9 @@ class Claim:
     paper_value: the paper's own number, for the verdict table.
     control:     True for a negative control (the claim is that identification *fails*).
     fast:        True when it finishes in a few CPU minutes (run by ``reproduce --fast``).
+    known_fail:  empty when the claim reproduces; otherwise why it is known not to at our CPU
+                 scale, with the measured number (an honest FAIL: the test suite expects it to
+                 fail, strictly, so a fix is noticed).
     """
 
     name: str
@@ -72,6 +75,7 @@ class Claim:
     paper_value: str = ""
     control: bool = False
     fast: bool = True
+    known_fail: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ def judge(claim: Claim, metrics: dict[str, float]) -> Verdict:
 
 
 def verdict_row(verdict: Verdict) -> dict[str, str]:
-    """One row of a verdict table: claim, expected, measured, paper, verdict (plain text)."""
+    """One row of a verdict table: claim, expected, measured, paper, verdict (plain text:
+    ``PASS``, ``FAIL``, or ``FAIL (known)`` for a claim whose ``known_fail`` gives the reason)."""
     claim = verdict.claim
     measured = "; ".join(
         f"{e.metric}={verdict.measured.get(e.metric, float('nan')):.4f}" for e in claim.expect
@@ -103,5 +108,5 @@ def verdict_row(verdict: Verdict) -> dict[str, str]:
         "expected": "; ".join(e.describe() for e in claim.expect),
         "measured": measured,
         "paper": claim.paper_value,
-        "verdict": "PASS" if verdict.passed else "FAIL",
+        "verdict": "PASS" if verdict.passed else ("FAIL (known)" if claim.known_fail else "FAIL"),
     }

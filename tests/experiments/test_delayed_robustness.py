@@ -8,7 +8,7 @@ from identifiable import claims
 from identifiable.config import build_config
 from identifiable.experiments.delayed_robustness import CLAIMS, Config, figures, run, summarise
 
-TINY = dict(n_train=200, width=16, depth=2, epochs=40, log_evals=5, lc_points=20,
+TINY = dict(n_train=200, width=16, depth=2, steps=40, batch_size=64, log_evals=5, lc_points=20,
             lc_directions=4, pgd_iterations=2, device="cpu")  # fmt: skip
 TIMING = {"train_seconds", "steps_per_second"}
 
@@ -27,6 +27,16 @@ def test_same_seed_same_numbers_and_the_recorded_curves():
     assert (curve["pgd_accuracy"] <= curve["test_accuracy"] + 1e-12).all()
 
 
+def test_batch_size_is_wired_and_zero_trains_full_batch():
+    """Minibatches of 64 and full batch (0) train differently; each is deterministic; the
+    diagnostics of a minibatch run cover the whole training set (accuracy in steps of 1/200)."""
+    strip = lambda m: {k: v for k, v in m.items() if k not in TIMING}  # noqa: E731
+    mini, full = run(Config(**TINY)), run(Config(**TINY | {"batch_size": 0}))
+    assert strip(mini.metrics) != strip(full.metrics)
+    assert strip(run(Config(**TINY | {"batch_size": 0})).metrics) == strip(full.metrics)
+    assert all(round(a * 200, 6).is_integer() for a in mini.curves["train_accuracy"])
+
+
 def test_summary_definitions_on_a_hand_made_curve():
     curve = pd.DataFrame(
         {
@@ -42,7 +52,7 @@ def test_summary_definitions_on_a_hand_made_curve():
     m = summarise(curve)
     assert m["test_settled_step"] == 100  # first step within 0.01 of the final 0.96, and stays
     assert m["pgd_gain_after_settled"] == pytest.approx(0.3)
-    assert m["fit_epoch"] == 100
+    assert m["fit_step"] == 100
     # the peak is taken once the training set is fitted: 25 at step 1000, not 30 at step 1
     assert m["local_complexity_train_peak"] == 25 and m["local_complexity_train_peak_step"] == 1000
     assert m["local_complexity_train_final_to_peak"] == pytest.approx(0.2)
@@ -57,6 +67,7 @@ def test_summary_definitions_on_a_hand_made_curve():
         ({"lc_directions": 65}, "lc_directions must be <= 64"),
         ({"pgd_eps": -0.1}, "pgd_eps must be >= 0"),
         ({"log_evals": 1}, "log_evals must be >= 2"),
+        ({"batch_size": -1}, "batch_size must be >= 0"),
     ],
 )
 def test_bad_config_raises_one_line_errors(overrides, message):
@@ -69,19 +80,10 @@ def test_figure(tmp_path):
     assert [p.name for p in paths] == ["delayed_robustness.png"] and paths[0].stat().st_size > 0
 
 
-# region migration does not reproduce at CPU scale (an honest FAIL, docs/grokking.md)
-KNOWN_FAIL = {"delayed-robustness/region-migration"}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "claim",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(reason="honest FAIL at CPU scale", strict=True))
-        if c.name in KNOWN_FAIL
-        else c
-        for c in CLAIMS
-    ],
+    list(CLAIMS),
     ids=lambda c: c.name,
 )
 def test_registered_claims_hold(claim):

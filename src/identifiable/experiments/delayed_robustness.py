@@ -13,13 +13,15 @@ around training points falls after a peak ("region migration"), while training a
 
 CPU-sized setting (ours; the paper uses MNIST/CIFAR-10/Imagenette): scikit-learn's digits
 (1 000 training images, the other 797 as test, pixels in [0, 1]; :func:`identifiable.worlds.
-digits.digits`), a ReLU MLP 64 → 200 × 4 → 10 with biases, cross-entropy, full batch, AdamW
-lr 1e-3, weight decay 0.01, log-spaced evaluations. The repository's MNIST script (a later
-addition: GeLU, MSE, float64) is not the paper's setting and GeLU has no linear regions, so it is
-not followed. Fixed before the first run and not tuned afterwards: the attack is ℓ∞ PGD with
-ε = 0.1, step 0.025, 10 iterations, no random start (the CIFAR ε = 50/255 in normalised units does
-not carry over to 8×8 digits with 17 grey levels); LC uses radius r = 0.1 and 25 directions
-(50 vertices) around 200 training, 200 test and 200 uniformly random points of [0, 1]^64.
+digits.digits`), a ReLU MLP 64 → 200 × 4 → 10 with biases, cross-entropy, AdamW lr 1e-3,
+weight decay 0.01 and minibatches of 200 (the paper's MNIST recipe: 1 000 images, width 200,
+AdamW lr 1e-3, wd 0.01, batch 200), 10⁵ steps with log-spaced evaluations; ``batch_size=0``
+trains full batch. The repository's MNIST script (a later addition: GeLU, MSE, float64) is not
+the paper's setting and GeLU has no linear regions, so it is not followed. Fixed before the
+first run and not tuned afterwards: the attack is ℓ∞ PGD with ε = 0.1, step 0.025, 10 iterations,
+no random start (the CIFAR ε = 50/255 in normalised units does not carry over to 8×8 digits with
+17 grey levels); LC uses radius r = 0.1 and 25 directions (50 vertices) around 200 training,
+200 test and 200 uniformly random points of [0, 1]^64.
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ class Config:
     depth:          number of hidden layers.
     lr:             AdamW learning rate.
     weight_decay:   AdamW weight decay.
-    epochs:         full-batch steps.
-    log_evals:      number of log-spaced evaluations between epoch 1 and ``epochs``.
+    batch_size:     rows per optimizer step, a fresh seeded order each pass (0: full batch).
+    steps:          optimizer steps.
+    log_evals:      number of log-spaced evaluations between step 1 and ``steps``.
     pgd_eps:        ℓ∞ radius of the PGD attack (inputs in [0, 1]).
     pgd_step:       PGD step size α.
     pgd_iterations: PGD steps.
@@ -72,7 +75,8 @@ class Config:
     depth: int = 4
     lr: float = 1e-3
     weight_decay: float = 0.01
-    epochs: int = 20_000
+    batch_size: int = 200
+    steps: int = 100_000
     log_evals: int = 30
     pgd_eps: float = 0.1
     pgd_step: float = 0.025
@@ -91,7 +95,8 @@ class Config:
                 "n_train": 10,
                 "width": 1,
                 "depth": 1,
-                "epochs": 1,
+                "batch_size": 0,
+                "steps": 1,
                 "log_evals": 2,
                 "weight_decay": 0.0,
                 "pgd_eps": 0.0,
@@ -164,7 +169,7 @@ def summarise(curve: pd.DataFrame) -> dict[str, float]:
         "test_settled_step": float(steps[settled]),
         "pgd_accuracy_at_settled": float(pgd[settled]),
         "pgd_gain_after_settled": float(pgd[-1] - pgd[settled]),
-        "fit_epoch": float(steps[fitted[0]]) if len(fitted) else float(steps[-1]),
+        "fit_step": float(steps[fitted[0]]) if len(fitted) else float(steps[-1]),
         "fitted": float(len(fitted) > 0),
         "local_complexity_train": float(lc_train[-1]),
         "local_complexity_train_peak": float(lc_train[peak]),
@@ -191,7 +196,8 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
         weight_decay=cfg.weight_decay,
         beta2=0.999,
         eps=1e-8,
-        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        epochs=cfg.steps,
         log_evals=cfg.log_evals,
         random_state=cfg.seed,
         device=cfg.device,
@@ -200,7 +206,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     metrics = summarise(curve)
     last = learner.history_[-1]
     metrics["train_seconds"] = last["train_seconds"]
-    metrics["steps_per_second"] = cfg.epochs / max(last["train_seconds"], 1e-9)
+    metrics["steps_per_second"] = cfg.steps / max(last["train_seconds"], 1e-9)
     return Result(metrics=metrics, curves=curve, artifacts={"learner": learner})
 
 
@@ -239,8 +245,8 @@ def figures(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 _SETUP = (
-    "digits (1 000 train, 797 test), ReLU MLP 64-200×4-10, full-batch AdamW lr 1e-3 wd 0.01, "
-    "20 000 epochs, PGD ℓ∞ ε 0.1 / step 0.025 / 10 iterations, LC r 0.1 with 25 directions"
+    "digits (1 000 train, 797 test), ReLU MLP 64-200×4-10, AdamW lr 1e-3 wd 0.01, batch 200, "
+    "10⁵ steps, PGD ℓ∞ ε 0.1 / step 0.025 / 10 iterations, LC r 0.1 with 25 directions"
 )
 
 CLAIMS = [
@@ -254,7 +260,7 @@ CLAIMS = [
         overrides={},
         expect=(
             Expectation("pgd_gain_after_settled", ">=", 0.05),
-            Expectation("test_settled_step", "<=", 2000),
+            Expectation("test_settled_step", "<=", 10_000),
         ),
         paper_value="adversarial accuracy rises long after interpolation and generalisation "
         "(MNIST, CIFAR-10, Imagenette figures; no single number)",
@@ -274,5 +280,8 @@ CLAIMS = [
         paper_value="LC around training points falls in the final phase as regions migrate "
         "to the decision boundary (figures; no single number)",
         fast=False,
+        known_fail="LC around training points rises to its peak at the last evaluation "
+        "(final/peak 1.0 at 20 000 full-batch epochs); the paper's migration phase comes after "
+        "~10⁵ minibatch steps",
     ),
 ]
