@@ -53,3 +53,12 @@ def test_a_known_fail_is_labelled_but_still_fails():
     assert not judge(known, {"acc": 0.02}).passed
     assert verdict_row(judge(plain, {"acc": 0.02}))["verdict"] == "FAIL"
     assert verdict_row(judge(known, {"acc": 0.99}))["verdict"] == "PASS"
+
+
+def test_strict_comparisons_exclude_the_bound():
+    assert Expectation("gain_ci_low", ">", 0.0).holds(1e-9)
+    assert not Expectation("gain_ci_low", ">", 0.0).holds(0.0)
+    assert Expectation("x", "<", 1.0).holds(0.5) and not Expectation("x", "<", 1.0).holds(1.0)
+    assert Expectation("gain_ci_low", ">", 0.0).describe() == "gain_ci_low > 0"
+    with pytest.raises(ValueError, match="op must be one of"):
+        Expectation("x", "!=", 0.0)

@@ -14,22 +14,25 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
 
 @dataclass(frozen=True)
 class Expectation:
     """``metric op value`` on a run's final metrics, e.g. ``linear_r2 >= 0.98``.
 
-    ``op="between"`` checks ``value <= metric <= upper``.
+    ``op="between"`` checks ``value <= metric <= upper``; ``">"`` and ``"<"`` are strict (an
+    interval that must exclude 0: ``gain_ci_low > 0``).
     """
 
     metric: str
-    op: Literal[">=", "<=", "between"]
+    op: Literal[">=", "<=", ">", "<", "between"]
     value: float
     upper: float | None = None
 
     def __post_init__(self) -> None:
-        if self.op not in (">=", "<=", "between"):
-            raise ValueError(f"op must be one of '>=', '<=', 'between', got {self.op!r}")
+        if self.op not in _SYMBOLS and self.op != "between":
+            raise ValueError(f"op must be one of '>=', '<=', '>', '<', 'between', got {self.op!r}")
         if (self.op == "between") != (self.upper is not None):
             raise ValueError("give upper exactly when op is 'between'")
 
@@ -40,12 +43,16 @@ class Expectation:
             return measured >= self.value
         if self.op == "<=":
             return measured <= self.value
+        if self.op == ">":
+            return measured > self.value
+        if self.op == "<":
+            return measured < self.value
         return self.value <= measured <= self.upper  # type: ignore[operator]
 
     def describe(self) -> str:
         if self.op == "between":
             return f"{self.value:g} ≤ {self.metric} ≤ {self.upper:g}"
-        return f"{self.metric} {'≥' if self.op == '>=' else '≤'} {self.value:g}"
+        return f"{self.metric} {_SYMBOLS[self.op]} {self.value:g}"
 
 
 @dataclass(frozen=True)
