@@ -17,3 +17,25 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture
 def generator():
     return torch.Generator().manual_seed(0)
+
+
+@pytest.fixture
+def refuses(tmp_path):
+    """``refuses(experiment, settings)``: ``identifiable run EXPERIMENT --set …`` must exit 2 with
+    a message of at most three lines, and store nothing."""
+    from typer.testing import CliRunner
+
+    from identifiable.cli import app
+
+    def check(experiment: str, settings: list[str]):
+        store = tmp_path / "runs"
+        args = ["run", experiment, "--store", str(store)]
+        for setting in settings:
+            args += ["--set", setting]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) <= 3, result.output
+        assert not store.exists() or not any(store.glob("*/run.json"))
+        return result
+
+    return check

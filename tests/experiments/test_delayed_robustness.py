@@ -81,25 +81,12 @@ def test_figure(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "claim",
-    list(CLAIMS),
-    ids=lambda c: c.name,
-)
+@pytest.mark.parametrize("claim", list(CLAIMS), ids=lambda c: c.name)
 def test_registered_claims_hold(claim):
     verdict = claims.judge(claim, run(build_config(Config, claim.overrides)).metrics)
     assert verdict.passed, verdict.failures
 
 
 @pytest.mark.parametrize("setting", ["lc_radius=0", "lc_radius=-0.1", "n_train=5000"])
-def test_cli_refuses_bad_input_with_exit_2(tmp_path, setting):
-    from typer.testing import CliRunner
-
-    from identifiable.cli import app
-
-    store = tmp_path / "runs"
-    result = CliRunner().invoke(
-        app, ["run", "delayed-robustness", "--set", setting, "--store", str(store)]
-    )
-    assert result.exit_code == 2, result.output
-    assert not store.exists() or not any(store.glob("*/run.json"))
+def test_cli_refuses_bad_input_with_exit_2(refuses, setting):
+    refuses("delayed-robustness", [setting])

@@ -3,10 +3,8 @@ claims at the paper's scale (⊥AdamW groks within a few hundred epochs; naïve 
 after fitting), bad input, the CLI and the figures. The slow claims run with ``-m slow``."""
 
 import pytest
-from typer.testing import CliRunner
 
 from identifiable import claims
-from identifiable.cli import app
 from identifiable.config import build_config
 from identifiable.experiments.grokking import CLAIMS, Config, figures, run
 
@@ -133,15 +131,8 @@ def test_division_needs_a_prime_modulus():
         ["model=transformer", "width=10"],
     ],  # fmt: skip
 )
-def test_cli_refuses_bad_input_with_exit_2_and_stores_nothing(tmp_path, settings):
-    store = tmp_path / "runs"
-    args = ["run", "grokking", "--store", str(store)]
-    for setting in settings:
-        args += ["--set", setting]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2, result.output
-    assert len(result.output.strip().splitlines()) <= 3
-    assert not store.exists() or not any(store.glob("*/run.json"))
+def test_cli_refuses_bad_input_with_exit_2_and_stores_nothing(refuses, settings):
+    refuses("grokking", settings)
 
 
 def test_figures_one_per_family(tmp_path):

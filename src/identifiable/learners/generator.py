@@ -37,7 +37,12 @@ from identifiable.learners._loop import (
     log_evaluation,
     seeded_generators,
 )
-from identifiable.models.decoders import MLPDecoder, UpsampleDecoder, n_parameters
+from identifiable.models.decoders import (
+    MLPDecoder,
+    MonolithicDecoder,
+    UpsampleDecoder,
+    n_parameters,
+)
 from identifiable.progress import Progress, no_progress
 from identifiable.worlds.composition import COMPOSITIONS, compose, n_channels_in
 
@@ -57,15 +62,6 @@ class _Compositional(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return compose(self.render_slots(z), self.composition)
-
-
-class _Monolithic(nn.Module):
-    def __init__(self, decoder: nn.Module):
-        super().__init__()
-        self.decoder = decoder
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z.flatten(1))
 
 
 class GeneratorRegressor:
@@ -158,7 +154,7 @@ class GeneratorRegressor:
                 _count(n_slots * slot_dim, channels, rest, h, self.depth, image) - target
             ),  # fmt: skip
         )
-        return _Monolithic(decoder(n_slots * slot_dim, channels, hidden))
+        return MonolithicDecoder(decoder(n_slots * slot_dim, channels, hidden))
 
     def fit(
         self, world: Any, *, progress: Progress = no_progress, monitor: Monitor | None = None

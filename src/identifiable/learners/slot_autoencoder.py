@@ -50,7 +50,13 @@ from identifiable.learners._loop import (
     seeded_generators,
 )
 from identifiable.losses.slots import MAX_SLOTS, matched_slot_distance, recombine_slots
-from identifiable.models.decoders import MLPDecoder, UpsampleDecoder, seeded_init
+from identifiable.models.decoders import (
+    AdditiveDecoder,
+    MLPDecoder,
+    MonolithicDecoder,
+    UpsampleDecoder,
+    seeded_init,
+)
 from identifiable.progress import Progress, no_progress
 
 __all__ = ["SlotAutoencoder"]
@@ -83,29 +89,6 @@ class _Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).view(len(x), self.n_slots, self.slot_dim)
-
-
-class _Additive(nn.Module):
-    def __init__(self, phi: nn.Module):
-        super().__init__()
-        self.phi = phi
-
-    def render_slots(self, slots: torch.Tensor) -> torch.Tensor:
-        n, k, d = slots.shape
-        out = self.phi(slots.reshape(n * k, d))
-        return out.view(n, k, *out.shape[1:])
-
-    def forward(self, slots: torch.Tensor) -> torch.Tensor:
-        return self.render_slots(slots).sum(dim=1)
-
-
-class _Monolithic(nn.Module):
-    def __init__(self, phi: nn.Module):
-        super().__init__()
-        self.phi = phi
-
-    def forward(self, slots: torch.Tensor) -> torch.Tensor:
-        return self.phi(slots.flatten(1))
 
 
 class SlotAutoencoder(Learner):
@@ -202,7 +185,7 @@ class SlotAutoencoder(Learner):
         else:
             phi = MLPDecoder(d_in, x_shape, self.hidden, 4, generator=generator)
         self.encoder_ = _Encoder(x_shape, self.n_slots, self.slot_dim, generator).to(self.device_)
-        decoder = _Additive(phi) if self.decoder == "additive" else _Monolithic(phi)
+        decoder = AdditiveDecoder(phi) if self.decoder == "additive" else MonolithicDecoder(phi)
         self.decoder_ = decoder.to(self.device_)
 
     def fit(

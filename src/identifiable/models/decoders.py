@@ -6,6 +6,10 @@ then [ELU → bilinear ×2 upsampling → 2×2 convolution ('same')] until the i
 convolution into the output channels; no output activation. ``MLPDecoder`` is the vector
 analogue: Linear → ELU → … → Linear, reshaped to ``out_shape``.
 
+Slot decoders (Wiedemer, Brady et al. 2024, arXiv:2310.05327) wrap one of them, φ̂, for slots
+ẑ (n, K, d): ``AdditiveDecoder`` x̂ = Σ_k φ̂(ẑ_k) (one φ̂ for all slots), ``MonolithicDecoder``
+x̂ = φ̂(ẑ_1, …, ẑ_K) (φ̂ on the K·d concatenated values).
+
 Init: PyTorch's default for ``nn.Linear``/``nn.Conv2d`` (weights and biases U(±1/√fan_in)) drawn
 from ``generator``, so a seed fixes a decoder without the global RNG.
 """
@@ -17,7 +21,14 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["MLPDecoder", "UpsampleDecoder", "n_parameters", "seeded_init"]
+__all__ = [
+    "AdditiveDecoder",
+    "MLPDecoder",
+    "MonolithicDecoder",
+    "UpsampleDecoder",
+    "n_parameters",
+    "seeded_init",
+]
 
 
 def n_parameters(module: nn.Module) -> int:
@@ -99,3 +110,30 @@ class UpsampleDecoder(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         features = self.mlp(z).view(len(z), self.feature_channels, 4, 4)
         return self.upsample(features)
+
+
+class AdditiveDecoder(nn.Module):
+    """x̂ = Σ_k φ̂(ẑ_k) for slots (n, K, d); ``render_slots`` gives each φ̂(ẑ_k) (n, K, ...)."""
+
+    def __init__(self, phi: nn.Module):
+        super().__init__()
+        self.phi = phi
+
+    def render_slots(self, slots: torch.Tensor) -> torch.Tensor:
+        n, k, d = slots.shape
+        out = self.phi(slots.reshape(n * k, d))
+        return out.view(n, k, *out.shape[1:])
+
+    def forward(self, slots: torch.Tensor) -> torch.Tensor:
+        return self.render_slots(slots).sum(dim=1)
+
+
+class MonolithicDecoder(nn.Module):
+    """x̂ = φ̂(ẑ_1, …, ẑ_K): φ̂ on the flattened slots (n, K·d)."""
+
+    def __init__(self, phi: nn.Module):
+        super().__init__()
+        self.phi = phi
+
+    def forward(self, slots: torch.Tensor) -> torch.Tensor:
+        return self.phi(slots.flatten(1))
