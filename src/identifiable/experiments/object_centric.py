@@ -46,7 +46,12 @@ from identifiable.claims import Claim, Expectation
 from identifiable.experiments._result import Result
 from identifiable.learners.slot_autoencoder import SlotAutoencoder
 from identifiable.metrics.reconstruction import reconstruction_r2
-from identifiable.metrics.slots import compositional_contrast, decoder_r2, slot_identifiability
+from identifiable.metrics.slots import (
+    compositional_contrast,
+    decoder_r2,
+    map_true_slots,
+    slot_identifiability,
+)
 from identifiable.progress import Progress, no_progress, subspan
 from identifiable.worlds.compositional import CompositionalWorld
 from identifiable.worlds.supports import max_delta
@@ -196,20 +201,25 @@ def train(cfg: Config, world: CompositionalWorld, variant: str, seed: int, progr
     return ae, curve
 
 
-def examples(ae: SlotAutoencoder, world: CompositionalWorld, variant: str) -> pd.DataFrame:
-    """Long table of a few scenes: input, full model, decoder alone, and each slot's rendering."""
+def examples(
+    ae: SlotAutoencoder, world: CompositionalWorld, variant: str, cfg: Config
+) -> pd.DataFrame:
+    """Long table of a few scenes: input, full model, decoder alone (slots mapped from the true
+    objects), and each slot's rendering."""
     rows = []
+    test = world.split("test")
+    slots_id = ae.encode_slots(test.x)
     for split in ("test", "ood"):
         batch = world.split(split)
         x, z = batch.x[:EXAMPLES], batch.z[:EXAMPLES]
         slots = ae.encode_slots(x)
-        sources = {"input": x, "full model": ae.decode(slots)}
+        mapped = map_true_slots(test.z, slots_id, z, max_scenes=cfg.eval_scenes)
+        sources = {"input": x, "full model": ae.decode(slots), "decoder only": ae.decode(mapped)}
         if variant != "monolithic":
             with torch.no_grad():
                 rendered = ae.decoder_.render_slots(slots.to(ae.device_)).cpu()
             for k in range(rendered.shape[1]):
                 sources[f"slot {k}"] = rendered[:, k]
-        sources["truth slot 0"] = world.render_slots(z)[:, 0]
         for source, values in sources.items():
             flat = values.reshape(len(values), -1).numpy()
             for scene in range(len(flat)):
@@ -222,6 +232,7 @@ def examples(ae: SlotAutoencoder, world: CompositionalWorld, variant: str) -> pd
                             "example_source": source,
                             "coordinate": np.arange(flat.shape[1]),
                             "value": flat[scene],
+                            "image_size": values.shape[-1] if values.ndim == 4 else 0,
                         }
                     )
                 )
@@ -255,7 +266,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
         curves.append(curve)
         if seed == cfg.seed:
             metrics |= {f"{variant}_{name}": value for name, value in scores.items()}
-            curves.append(examples(ae, world, variant))
+            curves.append(examples(ae, world, variant, cfg))
             artifacts[variant] = ae
     if "additive" in cfg.variants and "monolithic" in cfg.variants:
         metrics["decoder_r2_ood_gain"] = (
@@ -280,7 +291,8 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
 
 
 def figures(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Reconstructions of ID and OOD scenes (input / full model / each slot), per variant."""
+    """Per variant: ID and OOD scenes — input, full model, and what each slot renders (images for
+    sprites, curves over the flattened coordinates for the vector variant)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -291,26 +303,41 @@ def figures(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
     if "example_source" not in curves:
         return []
     examples = curves.dropna(subset=["example_source"])
+    order = ("input", "full model", "decoder only", "slot 0", "slot 1", "slot 2", "slot 3")
     paths = []
     for variant, rows in examples.groupby("variant", sort=True):
-        sources = [
-            s
-            for s in ("input", "full model", "slot 0", "slot 1")
-            if s in set(rows["example_source"])
-        ]
-        fig, axes = plt.subplots(2, 2, figsize=(9, 4.5), squeeze=False)
-        for column, split in enumerate(("test", "ood")):
-            for row, scene in enumerate((0, 1)):
-                ax = axes[row, column]
-                picked = rows[(rows["example_split"] == split) & (rows["example_scene"] == scene)]
-                for source in sources:
-                    line = picked[picked["example_source"] == source]
-                    ax.plot(line["coordinate"], line["value"], label=source,
-                            linestyle="-" if source == "input" else "--")  # fmt: skip
-                ax.set_title(f"{'ID' if split == 'test' else 'OOD'} scene {scene}", fontsize=9)
-                ax.grid(alpha=0.3)
-        axes[0, 0].legend(fontsize=7)
-        fig.suptitle(f"object-centric: {variant} (observation coordinates, flattened)")
+        sources = [s for s in order if s in set(rows["example_source"])]
+        size = int(rows["image_size"].max()) if "image_size" in rows else 0
+        scenes = [(split, scene) for split in ("test", "ood") for scene in (0, 1)]
+        if size:  # images: a grid of scenes × sources
+            fig, axes = plt.subplots(
+                len(scenes), len(sources), figsize=(1.6 * len(sources), 1.6 * len(scenes)),
+                squeeze=False,
+            )  # fmt: skip
+        else:
+            fig, axes = plt.subplots(len(scenes), 1, figsize=(8, 1.8 * len(scenes)), squeeze=False)
+        for i, (split, scene) in enumerate(scenes):
+            picked = rows[(rows["example_split"] == split) & (rows["example_scene"] == scene)]
+            label = f"{'ID' if split == 'test' else 'OOD'} {scene}"
+            for j, source in enumerate(sources):
+                values = picked[picked["example_source"] == source].sort_values("coordinate")
+                if size:
+                    image = values["value"].to_numpy().reshape(-1, size, size)[:3]
+                    ax = axes[i, j]
+                    ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1))
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                    if i == 0:
+                        ax.set_title(source, fontsize=8)
+                    if j == 0:
+                        ax.set_ylabel(label, fontsize=8)
+                else:
+                    style = "-" if source == "input" else "--"
+                    axes[i, 0].plot(values["coordinate"], values["value"], style, label=source)
+                    axes[i, 0].set_ylabel(label, fontsize=8)
+        if not size:
+            axes[0, 0].legend(fontsize=7, ncol=len(sources))
+        fig.suptitle(f"object-centric: {variant}", fontsize=10)
         fig.tight_layout()
         paths.append(out_dir / f"object_centric_{variant}.png")
         fig.savefig(paths[-1], dpi=110)

@@ -55,7 +55,7 @@ from sklearn.metrics import r2_score
 from identifiable.metrics._registry import declare, metric
 from identifiable.metrics.reconstruction import reconstruction_r2
 
-__all__ = ["compositional_contrast", "decoder_r2", "slot_identifiability"]
+__all__ = ["compositional_contrast", "decoder_r2", "map_true_slots", "slot_identifiability"]
 
 declare(
     "slot_identifiability",
@@ -210,6 +210,42 @@ def slot_identifiability(
     return scores
 
 
+def map_true_slots(
+    z_true,
+    z_hat,
+    z_true_new,
+    *,
+    max_scenes: int = 1000,
+    rounds: int = 2,
+    random_state: int = 0,
+) -> torch.Tensor:
+    """The slots the encoder gives each true object in distribution, for new scenes.
+
+    Fits M: z_k ↦ ẑ (kernel ridge) on the matched in-distribution pairs (z_true, z_hat: (n, K, m)
+    and (n, K, d)) and returns M(z_new_k) for every object of ``z_true_new`` (n', K, m), each at
+    the slot position its true slot is matched to most often: (n', K, d), float32.
+    """
+    z, h = _pair(z_true, z_hat)
+    z, h = _subsample([z, h], max_scenes, random_state)
+    zo = _slots("z_true_ood", z_true_new, min_rows=1)
+    if zo.shape[1:] != z.shape[1:]:
+        raise ValueError(f"z_true_ood must have shape (n, {z.shape[1]}, {z.shape[2]})")
+    readout = _Readout(rounds, random_state).fit(z, h)
+    matching = readout.matching_  # inferred slot of each true slot, per ID scene
+    n, k, m = z.shape
+    d = h.shape[2]
+    slot_map = KernelRidge(alpha=1e-3, kernel="rbf", gamma=0.5 / m).fit(
+        z.reshape(n * k, m), _matched(h, matching).reshape(n * k, d)
+    )
+    positions = [int(np.bincount(matching[:, slot], minlength=k).argmax()) for slot in range(k)]
+    if len(set(positions)) < k:
+        positions = list(range(k))
+    mapped = slot_map.predict(zo.reshape(-1, m)).reshape(len(zo), k, d)
+    placed = np.empty_like(mapped)
+    placed[:, positions] = mapped
+    return torch.as_tensor(placed, dtype=torch.float32)
+
+
 def decoder_r2(
     decode,
     z_true,
@@ -224,30 +260,14 @@ def decoder_r2(
     """R²_vw of ``decode(M(z_1), …, M(z_K))`` against the OOD images ``x_ood`` (module docs).
 
     decode: callable (n, K, d) tensor → (n, ...) tensor (the decoder, no gradient needed).
-    z_true, z_hat: in-distribution true and inferred slots (n, K, m) / (n, K, d), to fit M.
-    z_true_ood, x_ood: the OOD scenes' true slots and observations.
+    z_true, z_hat: in-distribution true and inferred slots (n, K, m) / (n, K, d), to fit M
+    (:func:`map_true_slots`). z_true_ood, x_ood: the OOD scenes' true slots and observations.
     """
-    z, h = _pair(z_true, z_hat)
-    z, h = _subsample([z, h], max_scenes, random_state)
-    zo = _slots("z_true_ood", z_true_ood, min_rows=2)
-    if zo.shape[1:] != z.shape[1:]:
-        raise ValueError(f"z_true_ood must have shape (n, {z.shape[1]}, {z.shape[2]})")
-    readout = _Readout(rounds, random_state).fit(z, h)
-    matching = readout.matching_  # inferred slot of each true slot, per ID scene
-    n, k, m = z.shape
-    d = h.shape[2]
-    slot_map = KernelRidge(alpha=1e-3, kernel="rbf", gamma=0.5 / m).fit(
-        z.reshape(n * k, m), _matched(h, matching).reshape(n * k, d)
+    placed = map_true_slots(
+        z_true, z_hat, z_true_ood, max_scenes=max_scenes, rounds=rounds, random_state=random_state
     )
-    # position of true slot k: where it is matched most often in distribution
-    positions = [int(np.bincount(matching[:, slot], minlength=k).argmax()) for slot in range(k)]
-    if len(set(positions)) < k:
-        positions = list(range(k))
-    mapped = slot_map.predict(zo.reshape(-1, m)).reshape(len(zo), k, d)
-    placed = np.empty_like(mapped)
-    placed[:, positions] = mapped
     with torch.no_grad():
-        rendered = decode(torch.as_tensor(placed, dtype=torch.float32))
+        rendered = decode(placed)
     return reconstruction_r2(x_ood, rendered)
 
 
