@@ -19,20 +19,18 @@ the encoder learns from it. The theory: an additive decoder that reconstructs th
 support generalises to every combination of slots; the encoder does not, unless it is made to
 invert the decoder on the recombined scenes too.
 
-Networks: for images (n, 3, S, S) the reference's encoder — 4 × [Conv 4×4 stride 2 → ELU] with 32
-channels, then Linear 256 → 256 → 128 → K·d (ELU) — and the upsampling decoder of
-:class:`identifiable.models.decoders.UpsampleDecoder` (the reference uses transposed
-convolutions); for vector observations (n, C, P) an ELU MLP encoder 256 → 256 → 128 → K·d and
-:class:`identifiable.models.decoders.MLPDecoder`. AdamW (lr 4e-4, weight decay 1e-3 — the
-reference), the learning rate halved every ``lr_step`` epochs (the reference: 50; its warm-up
-from 1e-7 and its doubling of the lr when the consistency loss switches on are left out), batch
-64; ``transform(x)`` returns the K·d slot values, ``encode_slots`` (n, K, d), ``decode`` the
-observations.
+Networks: :class:`identifiable.models.slot_encoder.SlotEncoder` (the reference's conv encoder
+for images, an ELU MLP for vector observations (n, C, P)) and, as φ̂,
+:class:`identifiable.models.decoders.UpsampleDecoder` for images (the reference uses transposed
+convolutions) or :class:`identifiable.models.decoders.MLPDecoder` for vectors. AdamW (lr
+4e-4, weight decay 1e-3 — the reference), the learning rate halved every ``lr_step`` epochs (the
+reference: 50; its warm-up from 1e-7 and its doubling of the lr when the consistency loss
+switches on are left out), batch 64; ``transform(x)`` returns the K·d slot values,
+``encode_slots`` (n, K, d), ``decode`` the observations.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -55,40 +53,13 @@ from identifiable.models.decoders import (
     MLPDecoder,
     MonolithicDecoder,
     UpsampleDecoder,
-    seeded_init,
 )
+from identifiable.models.slot_encoder import SlotEncoder
 from identifiable.progress import Progress, no_progress
 
 __all__ = ["SlotAutoencoder"]
 
 DECODERS = ("additive", "monolithic")
-
-
-class _Encoder(nn.Module):
-    """x → (n, K, d): conv stack (images) or nothing (vectors), then an ELU MLP."""
-
-    def __init__(self, x_shape: tuple[int, ...], n_slots: int, slot_dim: int, generator):
-        super().__init__()
-        self.n_slots, self.slot_dim = n_slots, slot_dim
-        layers: list[nn.Module] = []
-        if len(x_shape) == 3:  # images: 4 stride-2 convolutions (64 → 4, 32 → 2 pixels)
-            channels = x_shape[0]
-            for _ in range(4):
-                layers += [nn.Conv2d(channels, 32, 4, stride=2, padding=1), nn.ELU()]
-                channels = 32
-            flat = 32 * (x_shape[1] // 16) * (x_shape[2] // 16)
-        else:
-            flat = math.prod(x_shape)
-        widths = (flat, 256, 256, 128)
-        layers.append(nn.Flatten())
-        for a, b in zip(widths[:-1], widths[1:], strict=True):
-            layers += [nn.Linear(a, b), nn.ELU()]
-        layers.append(nn.Linear(widths[-1], n_slots * slot_dim))
-        self.net = nn.Sequential(*layers)
-        seeded_init(self, generator)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).view(len(x), self.n_slots, self.slot_dim)
 
 
 class SlotAutoencoder(Learner):
@@ -184,7 +155,9 @@ class SlotAutoencoder(Learner):
             )
         else:
             phi = MLPDecoder(d_in, x_shape, self.hidden, 4, generator=generator)
-        self.encoder_ = _Encoder(x_shape, self.n_slots, self.slot_dim, generator).to(self.device_)
+        self.encoder_ = SlotEncoder(x_shape, self.n_slots, self.slot_dim, generator=generator).to(
+            self.device_
+        )
         decoder = AdditiveDecoder(phi) if self.decoder == "additive" else MonolithicDecoder(phi)
         self.decoder_ = decoder.to(self.device_)
 
