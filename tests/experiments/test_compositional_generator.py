@@ -66,3 +66,10 @@ def test_figure(tmp_path):
 def test_registered_claims_hold(claim):
     verdict = claims.judge(claim, run(build_config(Config, claim.overrides)).metrics)
     assert verdict.passed, verdict.failures
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.name)
+def test_the_claims_fail_for_a_barely_trained_model(claim):
+    """No claim's tolerance is met by models trained for one epoch on a few rows."""
+    cfg = build_config(Config, claim.overrides | TINY | {"epochs": 1})
+    assert not claims.judge(claim, run(cfg).metrics).passed

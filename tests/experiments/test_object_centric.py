@@ -68,3 +68,15 @@ def test_figures_one_per_variant(tiny, tmp_path):
 def test_registered_claims_hold(claim):
     verdict = claims.judge(claim, run(build_config(Config, claim.overrides)).metrics)
     assert verdict.passed, verdict.failures
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["object-centric/additive-decoder-generalises", "object-centric/encoder-lags",
+     "object-centric/random-support"],
+)  # fmt: skip
+def test_the_claims_fail_for_a_barely_trained_model(name):
+    """No claim's tolerance is met by a model trained for one epoch on a few scenes."""
+    claim = next(c for c in CLAIMS if c.name == name)
+    cfg = build_config(Config, claim.overrides | TINY | {"epochs": 1})
+    assert not claims.judge(claim, run(cfg).metrics).passed

@@ -367,11 +367,15 @@ CLAIMS = [
     ),
     Claim(
         name="object-centric/encoder-lags",
-        statement="The encoder does not generalise as the decoder does: the full model's OOD "
-        "reconstruction R² is at least 0.1 below the decoder-only R². " + _SETUP,
+        statement="The encoder does not generalise as the decoder does: while the decoder "
+        "alone reaches OOD R² ≥ 0.9, the full model's OOD reconstruction R² is at least 0.1 "
+        "below it. " + _SETUP,
         paper=PAPER + ", Sec. 5 (encoder–decoder gap)",
         overrides={"variants": ("additive",)},
-        expect=(Expectation("additive_encoder_lag", ">=", 0.1),),
+        expect=(
+            Expectation("additive_decoder_r2_ood", ">=", 0.9),
+            Expectation("additive_encoder_lag", ">=", 0.1),
+        ),
         paper_value="additive AE: full model 0.715 vs decoder alone 0.997 (OOD image R²)",
         fast=False,
     ),
