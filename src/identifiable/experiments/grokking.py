@@ -338,6 +338,9 @@ CLAIMS = [
         expect=(Expectation("test_accuracy", ">=", GROK_AT),),
         paper_value="groks without regularisation within 0–100k epochs (Fig. 4)",
         fast=False,
+        known_fail="it groks, slowly: test accuracy 0.10 at 40 000 epochs, 0.60 at 60 000, 0.857 "
+        "at 80 000 and still rising (+0.02 per 4 000 epochs at the end); the paper's Fig. 4 runs "
+        "100 000",
     ),
     Claim(
         name="grokking/orthograd-groks",
