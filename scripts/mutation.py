@@ -93,6 +93,12 @@ ORACLES: dict[str, list[str]] = {
     "src/identifiable/worlds/parity.py": ["tests/worlds/test_modular*.py"],
     "src/identifiable/worlds/base.py": ["tests/worlds/test_base*.py"],
     "src/identifiable/worlds/linear_ica.py": ["tests/worlds/test_linear_ica*.py"],
+    "src/identifiable/worlds/supports.py": ["tests/worlds/test_supports*.py"],
+    "src/identifiable/worlds/composition.py": ["tests/worlds/test_composition.py"],
+    "src/identifiable/worlds/compositional.py": ["tests/worlds/test_compositional*.py"],
+    "src/identifiable/metrics/reconstruction.py": ["tests/metrics/test_reconstruction*.py"],
+    "src/identifiable/metrics/slots.py": ["tests/metrics/test_slots*.py"],
+    "src/identifiable/losses/slots.py": ["tests/losses/test_slot_losses*.py"],
     **{
         f"src/identifiable/causal/{name}.py": [
             "tests/causal/test_baseline_estimators.py",

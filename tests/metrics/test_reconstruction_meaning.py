@@ -63,3 +63,50 @@ def test_bad_input(x_hat, message):
         reconstruction_r2(np.ones((5, 3)), np.ones((5, 3)))
     with pytest.raises(ValueError, match="at least 2 rows"):
         reconstruction_mse(X[:1], X[:1])
+
+
+@pytest.mark.parametrize("bad_side", ["x_true", "x_hat"])
+def test_a_non_numeric_input_is_named_in_the_error(bad_side):
+    words = [["a", "b"], ["c", "d"], ["e", "f"]]
+    numbers = np.arange(6.0).reshape(3, 2)
+    args = (words, numbers) if bad_side == "x_true" else (numbers, words)
+    for score in (reconstruction_r2, reconstruction_mse):
+        with pytest.raises(ValueError, match=f"^{bad_side} must be a numeric array$"):
+            score(*args)
+
+
+def test_python_lists_are_read_in_double_precision_like_numpy_arrays():
+    """Nested lists of floats give exactly the float64 array's scores (no float32 rounding)."""
+    noisy = X + 1e-9 * rng.normal(size=X.shape)
+    assert reconstruction_r2(X.tolist(), noisy.tolist()) == reconstruction_r2(X, noisy)
+    assert reconstruction_mse(X.tolist(), noisy.tolist()) == reconstruction_mse(X, noisy)
+    assert 0 < reconstruction_mse(X.tolist(), noisy.tolist()) < 1e-16
+
+
+def test_tensors_that_require_grad_are_scored_without_their_graph():
+    x = torch.tensor(X, requires_grad=True)
+    h = torch.tensor(X + 0.1, requires_grad=True)
+    assert reconstruction_r2(x, h) == reconstruction_r2(X, X + 0.1)
+    assert reconstruction_mse(x, h) == pytest.approx(0.01)
+
+
+def test_two_rows_and_a_single_vector_of_rows_are_enough():
+    """n ≥ 2 rows; a 1-D input is n rows of one coordinate (scikit-learn's r2_score)."""
+    x, h = np.array([0.0, 1.0]), np.array([0.25, 0.5])
+    assert reconstruction_r2(x, h) == pytest.approx(r2_score(x, h))
+    assert reconstruction_r2(x[:, None], h[:, None]) == reconstruction_r2(x, h)
+    y = rng.random(50)
+    y_hat = y + rng.normal(0, 0.1, 50)
+    assert reconstruction_r2(y, y_hat) == pytest.approx(r2_score(y, y_hat), rel=1e-12)
+    assert reconstruction_mse(x, h) == pytest.approx((0.25**2 + 0.5**2) / 2)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        reconstruction_r2(np.float64(1.0), np.float64(1.0))
+
+
+def test_r2_is_scale_free_down_to_tiny_variances():
+    """R² is unchanged when x and x̂ are scaled together, however small their total variance."""
+    noisy = X + rng.normal(0, 0.3, X.shape)
+    for scale in (1e-3, 1e-6):
+        assert reconstruction_r2(scale * X, scale * noisy) == pytest.approx(
+            reconstruction_r2(X, noisy), rel=1e-9
+        )

@@ -105,3 +105,10 @@ def test_declared_meaning_and_bad_input():
         slot_identifiability(Z, encode(Z)[:100])
     with pytest.raises(ValueError, match="NaN"):
         slot_identifiability(Z, np.full((400, 3, 10), np.nan))
+
+
+def test_rounds_and_test_size_are_checked():
+    with pytest.raises(ValueError, match="rounds must be an int >= 1"):
+        slot_identifiability(Z, encode(Z), rounds=0)
+    with pytest.raises(ValueError, match=r"test_size must be in \(0, 1\)"):
+        slot_identifiability(Z, encode(Z), test_size=1.0)

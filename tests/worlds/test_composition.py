@@ -48,3 +48,46 @@ def test_alpha_front_to_back_over_black():
 def test_bad_input(renders, composition, message):
     with pytest.raises(ValueError, match=message):
         compose(renders, composition)
+
+
+def reference_occlude(renders):
+    """The reference's fold, one scene and one pixel at a time."""
+    n, k, c, p = renders.shape
+    out = torch.empty(n, c, p)
+    for i in range(n):
+        for q in range(p):
+            x = renders[i, 0, :, q]
+            for j in range(1, k):
+                s = x.sum()
+                x = x * torch.sigmoid(s) + renders[i, j, :, q] * torch.sigmoid(-s)
+            out[i, :, q] = x
+    return out
+
+
+def reference_alpha(renders):
+    n, k, c, p = renders.shape
+    out = torch.zeros(n, c - 1, p)
+    for i in range(n):
+        for q in range(p):
+            transmitted = 1.0
+            for j in range(k):
+                a = float(renders[i, j, -1, q].clamp(0, 1))
+                out[i, :, q] += transmitted * a * renders[i, j, :-1, q]
+                transmitted *= 1 - a
+    return out
+
+
+def test_occlude_and_alpha_match_a_pixel_by_pixel_reference():
+    g = torch.Generator().manual_seed(0)
+    renders = torch.rand(2, 3, 3, 5, generator=g)
+    assert torch.allclose(compose(renders, "occlude"), reference_occlude(renders), atol=1e-6)
+    with_opacity = torch.rand(2, 3, 4, 5, generator=g)
+    with_opacity[:, :, -1] = with_opacity[:, :, -1] * 2.0 - 0.5  # opacities outside [0, 1] clamp
+    assert torch.allclose(compose(with_opacity, "alpha"), reference_alpha(with_opacity), atol=1e-6)
+    grey = torch.rand(2, 3, 2, 5, generator=g)  # one colour channel + opacity is enough
+    assert compose(grey, "alpha").shape == (2, 1, 5)
+
+
+def test_sum_is_the_default_and_three_axes_are_enough():
+    renders = torch.rand(4, 2, 3)
+    assert torch.equal(compose(renders), renders.sum(1))

@@ -196,6 +196,10 @@ def slot_identifiability(
     """``slot_identifiability`` (held-out ID scenes) and, given OOD slots,
     ``slot_identifiability_ood`` (module docstring). At most ``max_scenes`` scenes per set (kernel
     ridge is O(n³) in the n·K slots)."""
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be in (0, 1), got {test_size!r}")
     z, h = _pair(z_true, z_hat)
     z, h = _subsample([z, h], max_scenes, random_state)
     order = np.random.default_rng(random_state).permutation(len(z))

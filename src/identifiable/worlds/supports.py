@@ -140,8 +140,10 @@ def _rounds(sample_batch, keep, n: int, shape: tuple[int, ...], generator) -> to
         batch = batch[keep(batch)]
         kept.append(batch)
         total += len(batch)
-    else:
-        raise ValueError("the support is too small to sample from (no row accepted)")
+    if total < n:
+        raise ValueError(
+            f"the support is too small to sample from: {total} of {n} rows accepted in 200 rounds"
+        )
     return torch.cat(kept)[:n] if kept else torch.empty(0, *shape)
 
 
