@@ -25,8 +25,8 @@ __all__ = ["reconstruction_mse", "reconstruction_r2"]
 def _pair(x_true, x_hat) -> tuple[torch.Tensor, torch.Tensor]:
     def as_tensor(name, value):
         try:
-            tensor = torch.as_tensor(
-                np.asarray(value) if not isinstance(value, torch.Tensor) else value
+            tensor = (  # numpy input is copied: read-only views (np.broadcast_to) are fine
+                value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
             )
         except (TypeError, ValueError) as error:
             raise ValueError(f"{name} must be a numeric array") from error
