@@ -259,7 +259,16 @@ _SETUP = (
     "parameters per slot; monolithic matched to ±0.1 %), AdamW lr 1e-3, batch 512"
 )
 
-CLAIMS = [
+_SPRITES = (
+    "The sprites variant (slow): 2 objects × 5 latents (x, y, shape, scale, hue), sigmoid "
+    "OccludeAdd, 10 000 training images; the reference's upsampling decoder per slot "
+    "(monolithic matched by parameter count), AdamW lr 1e-3, batch 128 (the reference's 512, "
+    "scaled down for more steps per image on CPU); the reference trained 100 000 images × 2 000 "
+    "epochs on a GPU"
+)
+_SPRITE_OVERRIDES = {"renderer": "sprites", "batch_size": 128}
+
+_VECTOR = [
     Claim(
         name="compositional-generator/orthogonal",
         statement="On the orthogonal support (the reference's three planes: one slot varies, "
@@ -304,5 +313,40 @@ CLAIMS = [
         expect=(Expectation("r2_all_rise_min", ">=", 0.01),),
         paper_value="sprites: δ = 0.05 / 0.1 / 0.2 → 0.589 / 0.945 / 0.955",
         fast=False,
+    ),
+]
+
+
+def _on_sprites(claim: Claim, epochs: int, statement: str) -> Claim:
+    """The vector claim's structure and thresholds on 32×32 sprites (the slow variant)."""
+    return Claim(
+        name=f"{claim.name}-sprites",
+        statement=f"{statement} {epochs} epochs. {_SPRITES}",
+        paper=claim.paper,
+        overrides=claim.overrides | _SPRITE_OVERRIDES | {"epochs": epochs},
+        expect=claim.expect,
+        paper_value=claim.paper_value,
+        fast=False,
+    )
+
+
+CLAIMS = [
+    *_VECTOR,
+    _on_sprites(
+        _VECTOR[0],
+        80,
+        "On 32×32 sprites from the orthogonal support, the compositional model's R² on `all` "
+        "is ≥ 0.9 and the monolithic model's at least 0.4 below.",
+    ),
+    _on_sprites(
+        _VECTOR[1],
+        50,
+        "On 32×32 sprites from the random support, both models reach R² on `all` ≥ 0.9.",
+    ),
+    _on_sprites(
+        _VECTOR[2],
+        40,
+        "On 32×32 sprites from the diagonal support, the compositional model's R² on `all` "
+        "rises by ≥ 0.01 at every step δ = 0.05 → 0.1 → 0.2; per δ,",
     ),
 ]

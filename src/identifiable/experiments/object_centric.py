@@ -350,7 +350,14 @@ _SETUP = (
     "diagonal support δ = 0.125; slot AE (16 per slot), 5 000 scenes, 60 epochs, AdamW lr 4e-4"
 )
 
-CLAIMS = [
+_SPRITES = (
+    "The sprites variant (slow): 2 objects × 5 latents (x, y, shape, scale, hue) on 32×32 "
+    "sprites kept apart (no overlap), summed; diagonal support δ = 0.125; slot AE (the "
+    "reference's conv encoder into 16 per slot, upsampling decoder), 5 000 scenes, AdamW lr "
+    "4e-4, batch 64 (the reference: 64×64, 300–400 epochs on a GPU)"
+)
+
+_VECTOR = [
     Claim(
         name="object-centric/additive-decoder-generalises",
         statement="Trained on the diagonal support only, the additive decoder renders unseen "
@@ -401,6 +408,51 @@ CLAIMS = [
         overrides={"support": "random"},
         expect=(Expectation("min_reconstruction_r2_ood", ">=", 0.9),),
         paper_value="no gap when the training support covers all combinations",
+        fast=False,
+    ),
+]
+
+_SPRITE_RUN = {"renderer": "sprites", "variants": ("additive", "monolithic"), "epochs": 80}
+
+CLAIMS = [
+    *_VECTOR,
+    Claim(
+        name="object-centric/additive-decoder-generalises-sprites",
+        statement="On 32×32 sprites from the diagonal support, the additive decoder renders "
+        "unseen combinations of objects: decoder-only R² on the OOD scenes ≥ 0.8, and ≥ 0.2 "
+        "above the monolithic decoder's. 80 epochs. " + _SPRITES,
+        paper=_VECTOR[0].paper,
+        overrides=_SPRITE_RUN,
+        expect=(
+            Expectation("additive_decoder_r2_ood", ">=", 0.8),
+            Expectation("decoder_r2_ood_gain", ">=", 0.2),
+        ),
+        paper_value=_VECTOR[0].paper_value,
+        fast=False,
+    ),
+    Claim(
+        name="object-centric/encoder-lags-sprites",
+        statement="On 32×32 sprites, while the decoder alone reaches OOD R² ≥ 0.8, the full "
+        "model's OOD reconstruction R² is at least 0.1 below it (the same run as "
+        "additive-decoder-generalises-sprites). 80 epochs. " + _SPRITES,
+        paper=_VECTOR[1].paper,
+        overrides=_SPRITE_RUN,
+        expect=(
+            Expectation("additive_decoder_r2_ood", ">=", 0.8),
+            Expectation("additive_encoder_lag", ">=", 0.1),
+        ),
+        paper_value=_VECTOR[1].paper_value,
+        fast=False,
+    ),
+    Claim(
+        name="object-centric/random-support-sprites",
+        statement="Control on 32×32 sprites: trained on every combination (random support), "
+        "every variant reconstructs the off-diagonal scenes: OOD R² ≥ 0.9 for all three. 60 "
+        "epochs. " + _SPRITES,
+        paper=_VECTOR[3].paper,
+        overrides={"support": "random", "renderer": "sprites", "epochs": 60},
+        expect=_VECTOR[3].expect,
+        paper_value=_VECTOR[3].paper_value,
         fast=False,
     ),
 ]
