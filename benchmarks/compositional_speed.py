@@ -14,7 +14,7 @@ the throughput of rendering 2-object sprite scenes.
 3. Rendering: ``CompositionalWorld(renderer="sprites").observe`` of 4 096 two-object scenes
    (each slot rendered on its own, then composed), images per second, at 32×32 and 64×64.
 
-    python benchmarks/compositional_speed.py            # a few minutes on 2 cores
+    python benchmarks/compositional_speed.py            # ~11 minutes on 2 cores
     python benchmarks/compositional_speed.py --quick    # smoke test
 """
 
