@@ -99,6 +99,9 @@ ORACLES: dict[str, list[str]] = {
     "src/identifiable/metrics/reconstruction.py": ["tests/metrics/test_reconstruction*.py"],
     "src/identifiable/metrics/slots.py": ["tests/metrics/test_slots*.py"],
     "src/identifiable/losses/slots.py": ["tests/losses/test_slot_losses*.py"],
+    "src/identifiable/metrics/slot_masks.py": ["tests/metrics/test_slot_masks*.py"],
+    "src/identifiable/losses/interaction.py": ["tests/losses/test_interaction*.py"],
+    "src/identifiable/worlds/object_scenes.py": ["tests/worlds/test_object_scenes*.py"],
     **{
         f"src/identifiable/causal/{name}.py": [
             "tests/causal/test_baseline_estimators.py",

@@ -9,7 +9,8 @@ from identifiable.config import build_config
 from identifiable.experiments.interaction_asymmetry import CLAIMS, Config, figures, run
 
 TINY = dict(n_train=64, eval_scenes=8, steps=6, batch_size=8, slot_dim=4, width=8, proj=8,
-            query=8, heads=2, layers=1, channels=4, image_size=16, device="cpu")  # fmt: skip
+            query=8, heads=2, encoder_heads=2, layers=1, channels=4, image_size=16,
+            device="cpu")  # fmt: skip
 
 
 def scores(metrics):
@@ -50,7 +51,7 @@ def test_seeds_give_an_interval_and_alphas_a_sweep():
     "settings",
     [["alpha=-0.1"], ["beta=-1"], ["n_slots=1"], ["n_objects=3", "n_slots=2"],
      ["image_size=24"], ["image_size=8"], ["variants=regularized,slot-attention"],
-     ["alphas=-1"], ["heads=3"], ["colour=red"]],
+     ["alphas=-1"], ["heads=5"], ["encoder_heads=3"], ["colour=red"]],
 )  # fmt: skip
 def test_cli_refuses_bad_input_with_exit_2_and_stores_nothing(refuses, settings):
     refuses("interaction-asymmetry", settings + ["steps=2"])

@@ -9,7 +9,8 @@ from identifiable.metrics.slot_masks import slot_jacobian_norms
 from identifiable.worlds.object_scenes import ObjectScenesWorld
 
 SMALL = dict(n_slots=3, slot_dim=4, width=8, proj=8, query=8, query_hidden=8, heads=2,
-             layers=1, channels=4, batch_size=16, eval_every=10, device="cpu")  # fmt: skip
+             encoder_heads=2, layers=1, channels=4, batch_size=16, eval_every=10,
+             device="cpu")  # fmt: skip
 WORLD = ObjectScenesWorld(n_objects=2, image_size=16, n_train=64, n_test=8)
 
 
@@ -70,7 +71,8 @@ def test_the_vae_encodes_its_means():
         ({"beta": -1.0}, "beta must be >= 0"),
         ({"decoder": "mlp"}, "decoder must be transformer or broadcast"),
         ({"decoder": "broadcast", "alpha": 0.1}, "alpha > 0 penalises the Transformer"),
-        ({"width": 7}, "multiple of heads"),
+        ({"width": 7}, "multiple of encoder_heads"),
+        ({"proj": 7}, "multiple of heads"),
         ({"steps": 0}, "steps must be"),
     ],
 )

