@@ -412,6 +412,14 @@ _VECTOR = [
     ),
 ]
 
+_SPRITES_UNDERTRAINED = (
+    "undertrained at CPU scale: 80 epochs of 5 000 32×32 scenes reconstruct "
+    "in distribution with R² 0.833 only (the reference ≈ 0.99) and the encoder does not "
+    "separate the objects (slot identifiability 0.49 ID, 0.22 OOD), so the fitted slot map "
+    "is poor and the decoder alone scores 0.062 OOD (the full model 0.336, lag −0.274); "
+    "the additive decoder still beats the monolithic one by 0.657 (−0.595)"
+)
+
 _SPRITE_RUN = {"renderer": "sprites", "variants": ("additive", "monolithic"), "epochs": 80}
 
 CLAIMS = [
@@ -429,6 +437,7 @@ CLAIMS = [
         ),
         paper_value=_VECTOR[0].paper_value,
         fast=False,
+        known_fail=_SPRITES_UNDERTRAINED,
     ),
     Claim(
         name="object-centric/encoder-lags-sprites",
@@ -443,6 +452,7 @@ CLAIMS = [
         ),
         paper_value=_VECTOR[1].paper_value,
         fast=False,
+        known_fail=_SPRITES_UNDERTRAINED,
     ),
     Claim(
         name="object-centric/random-support-sprites",

@@ -179,7 +179,8 @@ def j_ari(object_masks, jacobian_norms) -> float:
     """Foreground ARI between the objects and argmax_k N_k(p) of the decoder's slot Jacobian
     norms (n, K, H, W) (module docstring)."""
     truth = _tensor("object_masks", object_masks, 4)
-    return _foreground_ari(truth, normalized_slot_jacobians(jacobian_norms))
+    norms = _tensor("jacobian_norms", jacobian_norms, 4)
+    return _foreground_ari(truth, normalized_slot_jacobians(norms))
 
 
 @metric(
@@ -191,7 +192,7 @@ def jacobian_interaction_score(object_masks, jacobian_norms) -> float:
     """JIS = (mean over foreground pixels of max_k N̄_k(p) − 1/K) / (1 − 1/K) (module
     docstring)."""
     truth = _tensor("object_masks", object_masks, 4)
-    normalized = normalized_slot_jacobians(jacobian_norms)
+    normalized = normalized_slot_jacobians(_tensor("jacobian_norms", jacobian_norms, 4))
     if normalized.shape[0] != truth.shape[0] or normalized.shape[2:] != truth.shape[2:]:
         raise ValueError(
             f"Jacobian norms {tuple(normalized.shape)} and object masks {tuple(truth.shape)} "
