@@ -51,7 +51,7 @@ def test_seeds_give_an_interval_and_alphas_a_sweep():
     "settings",
     [["alpha=-0.1"], ["beta=-1"], ["n_slots=1"], ["n_objects=3", "n_slots=2"],
      ["image_size=24"], ["image_size=8"], ["variants=regularized,slot-attention"],
-     ["alphas=-1"], ["heads=5"], ["encoder_heads=3"], ["colour=red"]],
+     ["alphas=-1"], ["heads=5"], ["encoder_heads=3"], ["query_init=zeros"], ["colour=red"]],
 )  # fmt: skip
 def test_cli_refuses_bad_input_with_exit_2_and_stores_nothing(refuses, settings):
     refuses("interaction-asymmetry", settings + ["steps=2"])

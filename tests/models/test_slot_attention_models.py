@@ -108,3 +108,17 @@ def test_decoders_take_forward_mode_jacobians():
     jac = torch.func.jacfwd(lambda s: decoder(s[None])[0])(slots)
     full = torch.autograd.functional.jacobian(lambda s: decoder(s[None])[0], slots)
     torch.testing.assert_close(jac, full, atol=1e-5, rtol=1e-4)
+
+
+def test_query_init_normal_gives_unalike_slot_queries_and_uniform_the_references():
+    def mean_cosine(queries):
+        q = torch.nn.functional.normalize(queries, dim=-1)
+        return (q @ q.T)[~torch.eye(len(q), dtype=torch.bool)].mean().item()
+
+    uniform = QuerySlotEncoder(16, 4, 64, query_init="uniform", generator=seeded())
+    normal = QuerySlotEncoder(16, 4, 64, query_init="normal", generator=seeded())
+    assert (uniform.queries >= 0).all() and (uniform.queries < 1).all()
+    assert mean_cosine(uniform.queries.detach()) > 0.6
+    assert abs(mean_cosine(normal.queries.detach())) < 0.3
+    with pytest.raises(ValueError, match="query_init must be uniform or normal"):
+        QuerySlotEncoder(16, 4, 64, query_init="zeros")

@@ -29,7 +29,10 @@ query 180 / 12 heads / 2 layers, batch 64, 500 000 steps, lr 5e-4 (10 000 warm-u
 training scenes, 3 slots of 16, decoder proj 96 / query 32 / 12 heads (as the reference: L_int
 sums over heads) / 2 layers, encoder convolutions with two stride-2 steps (8×8 tokens), 2 000
 steps of batch 32 (the reference's warm-ups in proportion: lr 40 steps, α 100) — 6.4·10⁴
-images, 1/500 of the reference's.
+images, 1/500 of the reference's — and slot queries drawn from N(0, 1) instead of the
+reference's U[0, 1): with those, the encoder's slots were still nearly identical after 300 steps
+(cosine 0.99) and every pixel attended evenly to all slots (L_int 47.99 of its maximum 48 after
+2 000 steps); from N(0, 1), cosine 0.01–0.73 and L_int 46.6 after 300 steps.
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ class Config:
     slot_dim:      latents per slot.
     width, proj, query, heads, encoder_heads, layers, channels: network sizes (learner
                    docstring; 12 decoder heads as the reference: L_int sums over heads).
+    query_init:    the encoder's slot queries: ``normal`` N(0, 1) or ``uniform`` U[0, 1) (the
+                   reference; at our step count its slots stay nearly identical).
     n_train:       training scenes.
     eval_scenes:   test scenes scored (the Jacobian metrics cost K·d forward passes each).
     steps:         optimiser steps.
@@ -124,6 +129,7 @@ class Config:
     query: int = 32
     heads: int = 12
     encoder_heads: int = 4
+    query_init: Literal["normal", "uniform"] = "normal"
     layers: int = 2
     channels: int = 32
     n_train: int = 5000
@@ -140,6 +146,7 @@ class Config:
         check(
             self,
             positive=("lr",),
+            one_of={"query_init": ("normal", "uniform")},
             at_least={
                 "seeds": 1, "alpha": 0.0, "beta": 0.0, "n_objects": 1, "n_slots": 0,
                 "slot_dim": 1, "width": 1, "proj": 1, "query": 1, "heads": 1, "encoder_heads": 1,
@@ -204,6 +211,7 @@ def make_learner(cfg: Config, variant: str, seed: int, alpha: float | None = Non
         query_hidden=2 * cfg.query,
         heads=cfg.heads,
         encoder_heads=cfg.encoder_heads,
+        query_init=cfg.query_init,
         layers=cfg.layers,
         channels=cfg.channels,
         batch_size=cfg.batch_size,
