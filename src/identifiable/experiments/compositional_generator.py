@@ -317,7 +317,7 @@ _VECTOR = [
 ]
 
 
-def _on_sprites(claim: Claim, epochs: int, statement: str) -> Claim:
+def _on_sprites(claim: Claim, epochs: int, statement: str, known_fail: str = "") -> Claim:
     """The vector claim's structure and thresholds on 32×32 sprites (the slow variant)."""
     return Claim(
         name=f"{claim.name}-sprites",
@@ -327,6 +327,7 @@ def _on_sprites(claim: Claim, epochs: int, statement: str) -> Claim:
         expect=claim.expect,
         paper_value=claim.paper_value,
         fast=False,
+        known_fail=known_fail,
     )
 
 
@@ -342,6 +343,9 @@ CLAIMS = [
         _VECTOR[1],
         50,
         "On 32×32 sprites from the random support, both models reach R² on `all` ≥ 0.9.",
+        known_fail="the monolithic model is still fitting after 50 epochs: R² 0.866 on `all` "
+        "and 0.866 on its own (random) support — no generalisation gap, an unfinished fit; the "
+        "compositional model reaches 0.905",
     ),
     _on_sprites(
         _VECTOR[2],
