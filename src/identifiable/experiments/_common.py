@@ -21,6 +21,7 @@ __all__ = [
     "baseline_scores",
     "held_out",
     "latent_monitor",
+    "mean_interval",
     "training_figures",
 ]
 
@@ -28,6 +29,18 @@ TEST_SEED_OFFSET = 10_000
 MONITOR_SEED_OFFSET = 2
 
 Score = Callable[[Any, Any], float]
+
+
+def mean_interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and 95 % Student-t interval of ``values`` (seeds); nan bounds for a single value."""
+    import numpy as np
+    from scipy import stats
+
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return mean, float("nan"), float("nan")
+    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+    return mean, mean - half, mean + half
 
 
 def held_out(world: Any, n: int, seed: int, *, offset: int = TEST_SEED_OFFSET):

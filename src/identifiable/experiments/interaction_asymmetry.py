@@ -37,7 +37,6 @@ reference's U[0, 1): with those, the encoder's slots were still nearly identical
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -45,10 +44,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from identifiable._validation import check
 from identifiable.claims import Claim, Expectation
+from identifiable.experiments._common import mean_interval
 from identifiable.experiments._result import Result
 from identifiable.learners.interaction_autoencoder import InteractionAutoencoder
 from identifiable.losses.interaction import cross_attention_interaction
@@ -272,15 +271,6 @@ def examples(learner: InteractionAutoencoder, world: ObjectScenesWorld, variant:
     return pd.concat(rows, ignore_index=True)
 
 
-def _interval(values: list[float]) -> tuple[float, float, float]:
-    """Mean and 95 % t-interval (nan bounds for a single value)."""
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return mean, float("nan"), float("nan")
-    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
-
-
 def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     """Train every variant (seeds, alphas), score them, summarise the claims' numbers."""
     world = make_world(cfg)
@@ -318,7 +308,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
                 per_seed["regularized"][s][name] - per_seed["unregularized"][s][name]
                 for s in per_seed["regularized"]
             ]
-            mean, low, high = _interval(gains)
+            mean, low, high = mean_interval(gains)
             metrics[f"{name}_gain"] = mean
             if len(gains) > 1:
                 metrics[f"{name}_gain_ci_low"] = low

@@ -31,7 +31,6 @@ consistency loss with a 95 % t-interval.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,10 +38,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from identifiable._validation import check
 from identifiable.claims import Claim, Expectation
+from identifiable.experiments._common import mean_interval
 from identifiable.experiments._result import Result
 from identifiable.learners.slot_autoencoder import SlotAutoencoder
 from identifiable.metrics.reconstruction import reconstruction_r2
@@ -239,15 +238,6 @@ def examples(
     return pd.concat(rows, ignore_index=True)
 
 
-def _interval(values: list[float]) -> tuple[float, float, float]:
-    """Mean and 95 % t-interval (nan bounds for a single value)."""
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return mean, float("nan"), float("nan")
-    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
-
-
 def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     """Train every variant (and seed), evaluate, summarise the claims' numbers."""
     world = make_world(cfg)
@@ -278,7 +268,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
                 per_seed["consistency"][s][name] - per_seed["additive"][s][name]
                 for s in per_seed["additive"]
             ]
-            mean, low, high = _interval(gains)
+            mean, low, high = mean_interval(gains)
             metrics[f"consistency_gain_{name}"] = mean
             if len(gains) > 1:
                 metrics[f"consistency_gain_{name}_ci_low"] = low
