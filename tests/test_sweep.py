@@ -297,9 +297,7 @@ def test_ctrl_c_marks_in_flight_runs_interrupted_and_keeps_finished_ones(tmp_pat
     proc = start_driver(tmp_path / "runs", spec, start_new_session=True, stderr=subprocess.PIPE)
     wait_for_state(store, done=3, running=2, proc=proc)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-    # a hang shows as a timeout; 120 s, not less: on a machine whose cores are taken by other jobs
-    # the driver and its workers (torch loaded) needed over 30 s to record and exit
-    proc.communicate(timeout=120)
+    proc.communicate(timeout=30)
     assert proc.returncode != 0
     statuses = [r.status for r in store.records()]
     assert statuses.count("done") >= 2
