@@ -215,7 +215,7 @@ class InteractionAutoencoder(Learner):
         noise = noise_generator if self.device_.type == "cpu" else None
         self.history_: list[dict[str, float]] = []
         losses = torch.zeros(self.steps, dtype=torch.float64)
-        terms = torch.zeros(3, dtype=torch.float64)  # KL, interaction, seconds since last eval
+        terms = torch.zeros(2, dtype=torch.float64)  # KL and interaction summed since last eval
         train_seconds, last_eval = 0.0, 0
         start = time.perf_counter()
         for step in range(1, self.steps + 1):
