@@ -37,6 +37,14 @@ def seeded_generators(
     return tuple(torch.Generator().manual_seed(random_state + i) for i in range(3))  # type: ignore[return-value]
 
 
+def on_device(generator: torch.Generator, device: torch.device) -> torch.Generator:
+    """``generator`` itself on the CPU; elsewhere a generator on ``device`` seeded with its
+    initial seed, so that noise drawn directly on a GPU is as reproducible as on the CPU."""
+    if torch.device(device).type == "cpu":
+        return generator
+    return torch.Generator(device=device).manual_seed(generator.initial_seed())
+
+
 @contextmanager
 def flushed_denormals() -> Iterator[None]:
     """Flush denormal floats to zero inside the block (CPU): softmax gradients around 1e-40 made

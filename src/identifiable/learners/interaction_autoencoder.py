@@ -42,6 +42,7 @@ from identifiable.learners._loop import (
     check_finite,
     evaluation_due,
     log_evaluation,
+    on_device,
     seeded_generators,
 )
 from identifiable.losses.interaction import cross_attention_interaction, gaussian_slots
@@ -212,7 +213,9 @@ class InteractionAutoencoder(Learner):
         self._build(x.shape[-1], init_generator)
         parameters = [*self.encoder_.parameters(), *self.decoder_.parameters()]
         optimizer = torch.optim.Adam(parameters, lr=self.lr)
-        noise = noise_generator if self.device_.type == "cpu" else None
+        # the VAE's noise is drawn where the slots live, from a generator seeded like the others
+        # (the global CUDA RNG made two fits of one seed differ on a GPU)
+        noise = on_device(noise_generator, self.device_)
         self.history_: list[dict[str, float]] = []
         losses = torch.zeros(self.steps, dtype=torch.float64)
         terms = torch.zeros(2, dtype=torch.float64)  # KL and interaction summed since last eval
