@@ -273,8 +273,8 @@ class LanguageModel(Learner):
     ) -> torch.Tensor:
         """Prompts (n, P) continued to (n, max_length) tokens (default: the training sequences'
         length): argmax — or, with ``sample``, a draw from ``generator`` (default: seeded by
-        ``random_state``) — of the next-token distribution, all rows at once; PAD after a row's
-        EOS; stops early once every row has ended."""
+        ``random_state``) — of the next-token distribution, all unfinished rows at once; PAD
+        after a row's EOS; stops early once every row has ended."""
         self._check_fitted()
         tokens = self._as_input(prompts).to(self.device_)
         total = self.max_length_ if max_length is None else max_length
@@ -285,20 +285,23 @@ class LanguageModel(Learner):
         if sample and generator is None:
             generator = torch.Generator().manual_seed(self.random_state)
         self.encoder_.eval()
-        out = torch.full((len(tokens), total), PAD, dtype=torch.long, device=tokens.device)
-        out[:, : tokens.shape[1]] = tokens
+        out = tokens
         done = (tokens == EOS).any(1)
-        for t in range(tokens.shape[1], total):
+        for _ in range(tokens.shape[1], total):
             if bool(done.all()):
                 break
-            logits = self._logits(out[:, :t])[:, -1]
+            rows = (~done).nonzero()[:, 0]  # only unfinished rows are run
+            logits = self._logits(out[rows])[:, -1]
             if sample:
                 probs = torch.softmax(logits.double(), -1).cpu()
-                token = torch.multinomial(probs, 1, generator=generator)[:, 0].to(out.device)
+                drawn = torch.multinomial(probs, 1, generator=generator)[:, 0].to(out.device)
             else:
-                token = logits.argmax(-1)
-            out[:, t] = torch.where(done, PAD, token)
-            done |= token == EOS
+                drawn = logits.argmax(-1)
+            token = torch.full_like(done, PAD, dtype=torch.long).index_put((rows,), drawn)
+            out = torch.cat([out, token[:, None]], 1)
+            done = done | (token == EOS)
+        if out.shape[1] < total:
+            out = F.pad(out, (0, total - out.shape[1]), value=PAD)
         return out.cpu()
 
     @classmethod
