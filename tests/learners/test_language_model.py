@@ -62,6 +62,8 @@ def test_completion_length_limit_and_sampling(fitted):
     assert torch.equal(a, b)  # seeded by random_state
     with pytest.raises(ValueError, match="max_length .* >= the prompt length"):
         model.complete(prompts, max_length=1)
+    with pytest.raises(ValueError, match="must be <= 18, the longest sequence"):
+        model.complete(prompts, max_length=19)
 
 
 def test_transform_is_the_next_token_distribution(fitted):

@@ -282,6 +282,11 @@ class LanguageModel(Learner):
             raise ValueError(
                 f"max_length ({total!r}) must be an int >= the prompt length ({tokens.shape[1]})"
             )
+        if total > self.max_length_:
+            raise ValueError(
+                f"max_length ({total}) must be <= {self.max_length_}, the longest sequence the "
+                "model was built for (the training sequences' length)"
+            )
         if sample and generator is None:
             generator = torch.Generator().manual_seed(self.random_state)
         self.encoder_.eval()
