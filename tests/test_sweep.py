@@ -290,11 +290,15 @@ def test_sweep_html_renders_in_headless_chromium(tmp_path):
     assert (pixels[..., :3].mean(-1) < 0.5).mean() > 0.005  # some dark text/lines
 
 
-def test_ctrl_c_marks_in_flight_runs_interrupted_and_keeps_finished_ones(tmp_path):
+@pytest.mark.parametrize("inherited", [signal.SIG_DFL, signal.SIG_IGN], ids=["default", "ignored"])
+def test_ctrl_c_marks_in_flight_runs_interrupted_and_keeps_finished_ones(tmp_path, inherited):
+    """Also when the driver starts with SIGINT ignored, as a script's background job does (and
+    as this test's own process does when the suite itself runs in the background)."""
     # the waiting runs never finish (no gate file), so Ctrl-C always lands mid-sweep
     spec = gated_sweep("ctrl-c", tmp_path / "gate", n_ok=3, n_waiting=3)
     store = Store(tmp_path / "runs")
-    proc = start_driver(tmp_path / "runs", spec, start_new_session=True, stderr=subprocess.PIPE)
+    proc = start_driver(tmp_path / "runs", spec, start_new_session=True, stderr=subprocess.PIPE,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, inherited))  # fmt: skip
     wait_for_state(store, done=3, running=2, proc=proc)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     proc.communicate(timeout=30)

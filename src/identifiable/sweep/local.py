@@ -6,7 +6,10 @@ driver only watches: a worker that exits without a record (a segfault, an OOM ki
 it started) is reported through ``finished(run, status, error)`` with the reason the driver saw,
 and :mod:`identifiable.sweep` records it. Workers die with the driver (``PR_SET_PDEATHSIG`` on
 Linux), so a killed sweep leaves no orphans. Ctrl-C reaches the workers, which record
-``interrupted``; the driver waits up to 5 s for them, then kills what is left.
+``interrupted``; the driver waits up to 5 s for them, then kills what is left. The driver answers
+SIGINT even when it was started with SIGINT ignored (a background job of a script, whose shell
+sets SIG_IGN): the workers always do, and a driver that ignored it would go on starting runs
+after its workers had stopped.
 
 ``run_inline`` runs the same runs one after another in this process (debugging, benchmarks).
 """
@@ -102,13 +105,35 @@ def run_local(
     finished: Finished,
 ) -> None:
     """Run ``todo`` (RunSpecs) in forked workers, at most ``workers`` at once."""
+    import torch  # noqa: F401  (imported once here, so forked workers start in milliseconds)
+
+    with _answering_sigint():
+        _drive(experiment, store, list(todo), workers, threads, force, started, finished)
+
+
+@contextlib.contextmanager
+def _answering_sigint():
+    """SIGINT raises KeyboardInterrupt inside the block, also where it was ignored on entry
+    (restored after); nothing changes outside the main thread, where handlers cannot be set."""
+    import threading
+
+    previous = signal.getsignal(signal.SIGINT)
+    change = previous == signal.SIG_IGN and threading.current_thread() is threading.main_thread()
+    if change:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if change:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _drive(experiment, store, queue, workers, threads, force, started, finished) -> None:
+    """The driver loop of :func:`run_local`."""
     import multiprocessing
     from multiprocessing.connection import wait
 
-    import torch  # noqa: F401  (imported once here, so forked workers start in milliseconds)
-
     context = multiprocessing.get_context("fork")
-    queue = list(todo)
     active: dict[int, tuple[Any, Any]] = {}
     sigint = {signal.SIGINT}
     try:
