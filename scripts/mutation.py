@@ -100,6 +100,9 @@ ORACLES: dict[str, list[str]] = {
     "src/identifiable/metrics/slots.py": ["tests/metrics/test_slots*.py"],
     "src/identifiable/losses/slots.py": ["tests/losses/test_slot_losses*.py"],
     "src/identifiable/metrics/slot_masks.py": ["tests/metrics/test_slot_masks*.py"],
+    "src/identifiable/worlds/grammar_rules.py": ["tests/worlds/test_formal_languages*.py"],
+    "src/identifiable/worlds/formal_languages.py": ["tests/worlds/test_formal_languages*.py"],
+    "src/identifiable/metrics/language.py": ["tests/metrics/test_language*.py"],
     "src/identifiable/losses/interaction.py": ["tests/losses/test_interaction*.py"],
     "src/identifiable/worlds/object_scenes.py": ["tests/worlds/test_object_scenes*.py"],
     **{

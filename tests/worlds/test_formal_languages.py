@@ -198,3 +198,22 @@ def test_bad_settings_say_what_to_change():
 def test_the_references_names_are_accepted():
     assert FormalLanguageWorld("parentheses_and_brackets").language == "dyck"
     assert FormalLanguageWorld("not_nested_parentheses_and_brackets").language == "cs_dyck"
+
+
+def test_rules_on_empty_slices_follow_the_reference():
+    """A completion can be empty (a prompt that fills the sequence): "a's before b's" holds,
+    "b's before a's" needs a b, an empty count is even, and nothing crashes."""
+    empty = torch.zeros((2, 0), dtype=torch.long)
+    assert rules("aNbN").rule_2(empty).all() and rules("aNbNcN").rule_2(empty).all()
+    assert not rules("bbaN").rule_2(empty).any() and rules("bbaN").rule_1(empty).all()
+    assert rules("baN").rule_1(empty).all() and not rules("baN").rule_2(empty).any()
+
+
+def test_prompts_leave_room_for_a_completion():
+    assert FormalLanguageWorld("aNbN", max_length=8).prompts(7).ood.shape[1] == 8
+    with pytest.raises(ValueError, match="use at most 7 letters"):
+        FormalLanguageWorld("aNbN", max_length=8).prompts(8)
+    # a bracket prompt "( [ w" needs two closers and EOS after it
+    assert FormalLanguageWorld("dyck", max_length=10).prompts(6).ood.shape[1] == 9
+    with pytest.raises(ValueError, match="use at most 3 letters"):
+        FormalLanguageWorld("dyck", max_length=7).prompts(6)

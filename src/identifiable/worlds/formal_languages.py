@@ -287,10 +287,12 @@ class FormalLanguageWorld:
         OOD by the language's rules."""
         if not isinstance(length, int) or length < 1:
             raise ValueError(f"prompt length must be an int >= 1, got {length!r}")
-        if length + 3 > self.sequence_length:
+        # a completion needs EOS (two closers and EOS after a bracket prompt's "( [")
+        limit = self.max_length - (4 if self.rules.brackets else 1)
+        if length > limit:
             raise ValueError(
                 f"prompt length {length} leaves no room to complete sequences of max_length "
-                f"{self.max_length}; use a prompt shorter than max_length - 1"
+                f"{self.max_length}; use at most {limit} letters"
             )
         sos = torch.full((1,), SOS)
         if self.language == "bbaN":

@@ -51,12 +51,16 @@ def _count(seq: torch.Tensor, token: int) -> torch.Tensor:
 def _first(seq: torch.Tensor, token: int) -> torch.Tensor:
     """Index of the first ``token`` per row; T where there is none."""
     t = seq.shape[1]
+    if t == 0:
+        return torch.zeros(len(seq), dtype=torch.long, device=seq.device)
     positions = torch.arange(t, device=seq.device).expand_as(seq)
     return torch.where(seq == token, positions, t).min(1).values
 
 
 def _last(seq: torch.Tensor, token: int) -> torch.Tensor:
     """Index of the last ``token`` per row; −1 where there is none."""
+    if seq.shape[1] == 0:
+        return torch.full((len(seq),), -1, dtype=torch.long, device=seq.device)
     positions = torch.arange(seq.shape[1], device=seq.device).expand_as(seq)
     return torch.where(seq == token, positions, -1).max(1).values
 
