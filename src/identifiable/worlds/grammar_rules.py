@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 __all__ = [
     "A", "B", "C", "CLOSE_BRACKET", "CLOSE_PAREN", "EOS", "LANGUAGES", "OPEN_BRACKET",
@@ -51,18 +52,14 @@ def _count(seq: torch.Tensor, token: int) -> torch.Tensor:
 def _first(seq: torch.Tensor, token: int) -> torch.Tensor:
     """Index of the first ``token`` per row; T where there is none."""
     t = seq.shape[1]
-    if t == 0:
-        return torch.zeros(len(seq), dtype=torch.long, device=seq.device)
     positions = torch.arange(t, device=seq.device).expand_as(seq)
-    return torch.where(seq == token, positions, t).min(1).values
+    return F.pad(torch.where(seq == token, positions, t), (0, 1), value=t).min(1).values
 
 
 def _last(seq: torch.Tensor, token: int) -> torch.Tensor:
     """Index of the last ``token`` per row; −1 where there is none."""
-    if seq.shape[1] == 0:
-        return torch.full((len(seq),), -1, dtype=torch.long, device=seq.device)
     positions = torch.arange(seq.shape[1], device=seq.device).expand_as(seq)
-    return torch.where(seq == token, positions, -1).max(1).values
+    return F.pad(torch.where(seq == token, positions, -1), (0, 1), value=-1).max(1).values
 
 
 def before(seq: torch.Tensor, first: int, second: int) -> torch.Tensor:
