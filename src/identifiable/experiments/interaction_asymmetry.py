@@ -402,6 +402,9 @@ CLAIMS = [
             Expectation("j_ari_gain_ci_low", ">", 0.0),
             Expectation("jacobian_interaction_score_gain_ci_low", ">", 0.0),
         ),
+        known_fail="at 1/500 of the reference's training the penalty hurts: 5-seed J-ARI gain "
+        "-0.293 [-0.543, -0.043], JIS gain -0.161 [-0.380, 0.058] (seed 0: J-ARI 0.307 vs "
+        "0.738); attention stays near even (L_int 43.9 of 48 vs 44.5 unregularised)",
         paper_value="table values not retrieved (abstract: comparable object disentanglement "
         "to models with explicit object-centric priors)",
         fast=False,
@@ -418,6 +421,8 @@ CLAIMS = [
             Expectation("broadcast_j_ari", ">=", 0.5),
             Expectation("j_ari_vs_broadcast", ">=", -0.10),
         ),
+        known_fail="the baseline itself does not separate the objects at this scale (broadcast "
+        "J-ARI 0.457 < 0.5); regularised 0.307, 0.150 below it",
         paper_value="“comparable object disentanglement to existing models that use more "
         "explicit object-centric priors”",
         fast=False,
@@ -433,6 +438,8 @@ CLAIMS = [
             Expectation("unregularized_reconstruction_r2", ">=", 0.5),
             Expectation("reconstruction_mse_ratio", "<=", 1.5),
         ),
+        known_fail="regularised MSE 0.0127 vs unregularised 0.0053 (ratio 2.41; R² 0.60 vs 0.84): "
+        "α and β slow the fit within 2 000 steps",
         paper_value="table values not retrieved",
         fast=False,
     ),
