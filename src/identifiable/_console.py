@@ -225,3 +225,25 @@ def experiments_table(rows: list[tuple[str, int, str]]) -> Table:
     for name, count, summary in rows:
         table.add_row(name, str(count), summary)
     return table
+
+
+def loss_fits_table(title: str, summary) -> Table:
+    """group | n | K | κ | E_x | E_y (each with its interval) | R² | note — one row per group."""
+
+    def cell(row, name: str) -> str:
+        low, high = row[f"{name}_low"], row[f"{name}_high"]
+        interval = "" if low != low else f" [{low:.3g}, {high:.3g}]"  # NaN: no interval
+        return f"{row[name]:.3g}{interval}"
+
+    table = Table(
+        Column("group", no_wrap=True), Column("n", justify="right"),
+        *(Column(name, justify="right") for name in ("K", "κ", "E_x", "E_y", "R²")),
+        Column("note", style="dim", overflow="fold"),
+        title=title,
+    )  # fmt: skip
+    for row in summary.to_dict("records"):
+        table.add_row(
+            row["group"], str(row["n"]), cell(row, "K"), cell(row, "kappa"), cell(row, "E_x"),
+            cell(row, "E_y"), f"{row['r2']:.3f}", row["note"],
+        )  # fmt: skip
+    return table

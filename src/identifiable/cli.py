@@ -397,5 +397,77 @@ def sweep(
         raise typer.Exit(1)
 
 
+fit_app = typer.Typer(no_args_is_help=True, help="Fit laws to your own result tables.")
+app.add_typer(fit_app, name="fit")
+
+
+@fit_app.command("loss-to-loss")
+def fit_loss_to_loss(
+    table: Annotated[Path, typer.Argument(help="CSV with one row per model.")],
+    x: Annotated[str, typer.Option("--x", help="Column of the loss on the x axis.")],
+    y: Annotated[str, typer.Option("--y", help="Column of the loss on the y axis.")],
+    by: Annotated[str, typer.Option("--by", help="Column that groups models (one curve each).")],
+    size: Annotated[
+        str | None, typer.Option(help="Column of model parameters N (default: Size if present).")
+    ] = None,
+    tokens: Annotated[
+        str | None, typer.Option(help="Column of training tokens D (default: Tokens if present).")
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(help="Keep rows with COLUMN=VALUE (repeatable), e.g. 'Architecture=GPT'."),
+    ] = None,
+    skip_rows: Annotated[
+        int, typer.Option(help="Rows after the header to skip (the llm-line table: 1).")
+    ] = 0,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 100,
+    e_min: Annotated[float, typer.Option(help="Lower bound of E_x (reference: 0 or 0.1).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    format_: Annotated[
+        str, typer.Option("--format", help="table, json or csv (stdout, or --output).")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option(help="Write the result here.")] = None,
+    figure: Annotated[Path | None, typer.Option(help="Save a figure (PNG/PDF) here.")] = None,
+) -> None:
+    """Fit L_y = K (L_x − E_x)^κ + E_y per group (Mayilvahanan et al. 2025, arXiv:2502.12120)."""
+    from identifiable._console import loss_fits_table
+    from identifiable.analysis.loss_tables import fit_table, plot_fits, read_table
+
+    with _user_errors():
+        if format_ not in ("table", "json", "csv"):
+            raise ValueError(f"--format must be table, json or csv, got {format_!r}")
+        conditions = {}
+        for item in where or []:
+            if "=" not in item:
+                raise ValueError(f"--where must look like COLUMN=VALUE, got {item!r}")
+            key, value = item.split("=", 1)
+            conditions[key.strip()] = value.strip()
+        frame = read_table(table, skip_rows)
+        result = fit_table(
+            frame, x=x, y=y, by=by, size=size, tokens=tokens, where=conditions,
+            e_min=e_min, bootstrap=bootstrap, seed=seed,
+        )  # fmt: skip
+    summary = result.table
+    if format_ == "json":
+        text = summary.to_json(orient="records", indent=2)
+    elif format_ == "csv":
+        text = summary.to_csv(index=False)
+    else:
+        text = None
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text if text is not None else summary.to_string(index=False) + "\n")
+        console.print(f"wrote {output}")
+    elif text is not None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if text is None:
+        console.print(loss_fits_table(f"{y} vs {x}, by {by}", summary))
+    dropped = int(summary["dropped"].sum())
+    if dropped:
+        errors.print(f"{dropped} rows with an empty {x!r} or {y!r} cell were left out")
+    if figure is not None:
+        console.print(f"figure: {plot_fits(result, figure)}")
+
+
 def main() -> None:
     app()
