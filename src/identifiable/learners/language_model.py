@@ -60,6 +60,9 @@ class LanguageModel(Learner):
     hidden:        the LSTM's width (reference 64).
     dropout:       None = the reference's (Transformer 0.1, LSTM 0.4; the linear model has none).
     lr, weight_decay: AdamW's (reference 2·10⁻³ and torch's default 0.01).
+    decay:         which parameters weight decay pulls to 0: ``all`` (torch's AdamW default, the
+                   output bias included) or ``matrices`` (nanoGPT's choice: tensors of ≥ 2
+                   dimensions — weights and embeddings — not biases or norm gains).
     warmup:        inverse-square-root warm-up steps; 0 = a tenth of ``steps``.
     batch_size:    sequences per step (reference 128).
     steps:         optimiser steps.
@@ -79,6 +82,7 @@ class LanguageModel(Learner):
         dropout: float | None = None,
         lr: float = 2e-3,
         weight_decay: float = 0.01,
+        decay: str = "all",
         warmup: int = 0,
         batch_size: int = 128,
         steps: int = 1000,
@@ -95,6 +99,7 @@ class LanguageModel(Learner):
         self.dropout = dropout
         self.lr = lr
         self.weight_decay = weight_decay
+        self.decay = decay
         self.warmup = warmup
         self.batch_size = batch_size
         self.steps = steps
@@ -121,6 +126,8 @@ class LanguageModel(Learner):
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if not (isinstance(self.weight_decay, int | float) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.decay not in ("all", "matrices"):
+            raise ValueError(f"decay must be all or matrices, got {self.decay!r}")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1) or None, got {self.dropout!r}")
         if self.architecture == "transformer" and self.d_model % self.heads:
@@ -185,9 +192,7 @@ class LanguageModel(Learner):
         self.vocab_ = int(getattr(world, "vocab_size", int(train.max()) + 1))
         self.max_length_ = int(train.shape[1])
         self.encoder_ = self._build(self.vocab_, self.max_length_).to(self.device_)
-        optimizer = torch.optim.AdamW(
-            self.encoder_.parameters(), lr=self.lr, weight_decay=self.weight_decay
-        )
+        optimizer = torch.optim.AdamW(self._parameter_groups(), lr=self.lr)
         warmup = self.warmup or max(self.steps // 10, 1)
         self.history_: list[dict[str, float]] = []
         losses = torch.zeros(self.steps, dtype=torch.float64)
@@ -225,6 +230,16 @@ class LanguageModel(Learner):
             self.encoder_.load_state_dict(best)
         self.encoder_.eval()
         return self
+
+    def _parameter_groups(self) -> list[dict[str, Any]]:
+        """AdamW groups: every parameter decayed, or (``matrices``) only tensors of ≥ 2 dims."""
+        parameters = list(self.encoder_.parameters())
+        if self.decay == "all":
+            return [{"params": parameters, "weight_decay": self.weight_decay}]
+        return [
+            {"params": [p for p in parameters if p.dim() >= 2], "weight_decay": self.weight_decay},
+            {"params": [p for p in parameters if p.dim() < 2], "weight_decay": 0.0},
+        ]
 
     @torch.no_grad()
     def _evaluate(self, tokens: torch.Tensor) -> float:
