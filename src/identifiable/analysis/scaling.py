@@ -21,7 +21,9 @@ where E_x, E_y are the irreducible losses. The recipe, as the reference's
 2. (K, κ) with E fixed: least squares on L_y from (0.8, 1), κ ≥ 0, the base clipped at 10⁻¹⁰.
 
 Ours on top (the reference reports no uncertainty): percentile bootstrap intervals over
-resampled models (the whole recipe refitted per resample), residuals and R². Where the
+resampled models (the whole recipe refitted per resample: the compute-to-loss fit started from
+the full data's parameters, or E = min L where the full data's fit fell back to it), residuals
+and R². Where the
 reference's start value of E lies outside its bounds we move it to the nearest bound (the
 reference then falls back to min L).
 """
@@ -35,9 +37,11 @@ import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
 __all__ = [
+    "CurveDifference",
     "Irreducible",
     "LossToLossFit",
     "compute_to_loss",
+    "curve_difference",
     "fit_irreducible",
     "fit_loss_to_loss",
     "fit_shifted_power_law",
@@ -69,6 +73,7 @@ class Irreducible:
     value: float
     source: str
     reason: str = ""
+    law: tuple[float, ...] | None = None  # the fitted (E, A, B, α, β) when source is "fit"
 
 
 def _vector(name: str, value, n: int | None = None) -> np.ndarray:
@@ -87,10 +92,12 @@ def _vector(name: str, value, n: int | None = None) -> np.ndarray:
 
 
 def fit_irreducible(
-    loss, size=None, tokens=None, *, lower: float = 0.0, start: float = 0.1
+    loss, size=None, tokens=None, *, lower: float = 0.0, start: float = 0.1, warm=None
 ) -> Irreducible:
     """E of ``loss`` from the compute-to-loss law over ``size`` (N) and ``tokens`` (D), E bounded
-    to [lower, min loss], started at ``start``; min loss where it cannot be fitted."""
+    to [lower, min loss], started at (``start``, 1, 1, 1, 1) — or at ``warm`` (E, A, B, α, β),
+    e.g. the full data's fit when refitting a bootstrap resample; min loss where it cannot be
+    fitted."""
     loss = _vector("loss", loss)
     smallest = float(loss.min())
     if size is None or tokens is None:
@@ -104,6 +111,8 @@ def fit_irreducible(
     if lower >= smallest:
         return Irreducible(smallest, "min", f"lower bound {lower:g} ≥ the smallest loss")
     p0 = (float(np.clip(start, lower, smallest)), 1.0, 1.0, 1.0, 1.0)
+    if warm is not None:
+        p0 = (float(np.clip(warm[0], lower, smallest)), *map(float, warm[1:]))
     bounds = (
         [lower, -np.inf, -np.inf, -np.inf, -np.inf],
         [smallest, np.inf, np.inf, np.inf, np.inf],
@@ -120,7 +129,7 @@ def fit_irreducible(
         return Irreducible(smallest, "min", f"compute-to-loss fit failed ({type(error).__name__})")
     if not np.isfinite(popt[0]):
         return Irreducible(smallest, "min", "compute-to-loss fit gave a non-finite E")
-    return Irreducible(float(popt[0]), "fit")
+    return Irreducible(float(popt[0]), "fit", law=tuple(float(v) for v in popt))
 
 
 def fit_shifted_power_law(x, y, e_x: float, e_y: float) -> tuple[float, float]:
@@ -169,17 +178,19 @@ class LossToLossFit:
         return {"K": self.k, "kappa": self.kappa, "E_x": self.e_x.value, "E_y": self.e_y.value}
 
 
-def _recipe(x, y, size, tokens, e_min, e_x, e_y):
-    ex = (
-        Irreducible(e_x, "given")
-        if e_x is not None
-        else fit_irreducible(x, size, tokens, lower=e_min, start=0.1)
-    )
-    ey = (
-        Irreducible(e_y, "given")
-        if e_y is not None
-        else fit_irreducible(y, size, tokens, lower=0.0, start=e_min)
-    )
+def _irreducible(loss, size, tokens, given, lower, start, full):
+    if given is not None:
+        return Irreducible(given, "given")
+    if full is not None and full.source == "min":  # a resample: as the full data's
+        return Irreducible(float(np.min(loss)), "min", full.reason)
+    warm = None if full is None else full.law
+    return fit_irreducible(loss, size, tokens, lower=lower, start=start, warm=warm)
+
+
+def _recipe(x, y, size, tokens, e_min, e_x, e_y, full=(None, None)):
+    """E_x, E_y, K, κ; ``full`` = the full data's (E_x, E_y) when refitting a resample."""
+    ex = _irreducible(x, size, tokens, e_x, e_min, 0.1, full[0])
+    ey = _irreducible(y, size, tokens, e_y, 0.0, e_min, full[1])
     k, kappa = fit_shifted_power_law(x, y, ex.value, ey.value)
     return ex, ey, k, kappa
 
@@ -226,7 +237,7 @@ def fit_loss_to_loss(
             continue
         try:
             n, d = (None, None) if size is None else (size[i], tokens[i])
-            bx, by, bk, bkappa = _recipe(x[i], y[i], n, d, e_min, e_x, e_y)
+            bx, by, bk, bkappa = _recipe(x[i], y[i], n, d, e_min, e_x, e_y, (ex, ey))
         except ValueError:
             continue
         draws.append((bk, bkappa, bx.value, by.value))
@@ -241,3 +252,65 @@ def fit_loss_to_loss(
         else:
             ci[name] = (float("nan"), float("nan"))
     return LossToLossFit(k, kappa, ex, ey, len(x), residuals, r2, ci, len(draws))
+
+
+@dataclass(frozen=True)
+class CurveDifference:
+    """Signed mean vertical distance ``gap`` = mean over L_x ∈ [low_x, high_x] (the x range both
+    groups cover) of f_a(L_x) − f_b(L_x), with a percentile-bootstrap interval (``ci``)."""
+
+    gap: float
+    ci: tuple[float, float]
+    low_x: float
+    high_x: float
+    bootstrap_fits: int
+
+
+def curve_difference(
+    a: dict, b: dict, *, e_min: float = 0.0, bootstrap: int = 200, confidence: float = 0.95,
+    seed: int = 0, grid: int = 100,
+) -> CurveDifference:  # fmt: skip
+    """How far apart two groups' loss-to-loss curves lie: ``a`` and ``b`` hold ``x``, ``y`` and
+    optionally ``size`` and ``tokens`` of one group each; each bootstrap resample draws both
+    groups' models with replacement and refits both curves."""
+    groups = []
+    for name, group in (("a", a), ("b", b)):
+        x = _vector(f"{name}['x']", group["x"])
+        y = _vector(f"{name}['y']", group["y"], len(x))
+        size, tokens = group.get("size"), group.get("tokens")
+        if size is not None:
+            size, tokens = _vector("size", size, len(x)), _vector("tokens", tokens, len(x))
+        groups.append((x, y, size, tokens))
+    low_x = max(g[0].min() for g in groups)
+    high_x = min(g[0].max() for g in groups)
+    if not low_x < high_x:
+        raise ValueError(
+            f"the two groups' L_x ranges do not overlap ({groups[0][0].min():.4g}…"
+            f"{groups[0][0].max():.4g} vs {groups[1][0].min():.4g}…{groups[1][0].max():.4g})"
+        )
+    xs = np.linspace(low_x, high_x, grid)
+
+    full = [fit_loss_to_loss(x, y, n, d, e_min=e_min, bootstrap=0) for x, y, n, d in groups]
+    observed = float(np.mean(full[0].predict(xs) - full[1].predict(xs)))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(bootstrap):
+        curves = []
+        for (x, y, n, d), fit in zip(groups, full, strict=True):
+            i = rng.integers(0, len(x), len(x))
+            if len(np.unique(x[i])) < MIN_POINTS:
+                break
+            n, d = (None, None) if n is None else (n[i], d[i])
+            try:
+                ex, ey, k, kappa = _recipe(x[i], y[i], n, d, e_min, None, None, (fit.e_x, fit.e_y))
+            except ValueError:
+                break
+            curves.append(shifted_power_law(xs, k, kappa, ex.value, ey.value))
+        if len(curves) == 2:
+            draws.append(float(np.mean(curves[0] - curves[1])))
+    tail = 100 * (1 - confidence) / 2
+    if bootstrap and len(draws) >= bootstrap / 2:
+        ci = tuple(float(v) for v in np.percentile(draws, [tail, 100 - tail]))
+    else:
+        ci = (float("nan"), float("nan"))
+    return CurveDifference(observed, ci, float(low_x), float(high_x), len(draws))

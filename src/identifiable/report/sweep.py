@@ -14,6 +14,8 @@ For a sweep (see :mod:`identifiable.sweep`) this writes into ``out``:
   keys as lines, no offset notation, equal values said in words). Metrics of kind
   ``diagnostic`` (seconds, throughput, undeclared ``*_seconds``) get their own section, titled
   as diagnostics: they describe the runs, they are not results.
+* ``<name>-<figure>.png`` — figures an experiment draws from every finished run's curves pooled,
+  where it defines ``sweep_figures(curves, out_dir)`` (loss-to-loss: the fitted curves).
 * ``<name>.md`` and ``<name>.html`` — the table and figures; the HTML is self-contained (images
   embedded) and also lists claim verdicts, how each metric is read (kind, interval, direction,
   bounds) and each run's provenance: its resolved, typed config, commit and versions.
@@ -266,6 +268,39 @@ def _axes_text(records: dict[str, RunRecord | None], manifest: dict) -> str:
     return " · ".join(f"{k} ∈ {{{', '.join(v)}}}" for k, v in seen.items())
 
 
+def _experiment_figures(
+    store: Store, manifest: dict, records: dict[str, RunRecord | None], out: Path, name: str
+) -> list[Path]:
+    """Figures the experiment draws from all finished runs' curves pooled (its optional
+    ``sweep_figures(curves, out_dir)``, e.g. loss-to-loss curves fitted over every run's
+    models), saved as ``<name>-<figure>.png``."""
+    try:
+        hook = getattr(experiments.get(manifest["experiment"]), "sweep_figures", None)
+    except experiments.UnknownExperimentError:
+        return []
+    if hook is None:
+        return []
+    parts = []
+    for key, record in records.items():
+        if record is None or record.status != "done":
+            continue
+        try:
+            parts.append(store.curves(key))
+        except (KeyError, ValueError, OSError):  # damaged since its record was read
+            continue
+    if not parts:
+        return []
+    scratch = out / f".{name}-figures"
+    paths = []
+    for path in hook(pd.concat(parts, ignore_index=True), scratch):
+        target = out / f"{name}-{path.name}"
+        path.replace(target)
+        paths.append(target)
+    if scratch.exists() and not any(scratch.iterdir()):
+        scratch.rmdir()
+    return paths
+
+
 def write_sweep_report(store: Store, name: str, out_dir: str | Path = "reports") -> Path:
     """Write the sweep's CSV, figures, Markdown and HTML; returns the HTML path."""
     out = Path(out_dir)
@@ -291,6 +326,7 @@ def write_sweep_report(store: Store, name: str, out_dir: str | Path = "reports")
         path = save_figure(fig, out / f"{name}-{metric}.png")
         (diagnostics if _is_diagnostic(metric, info) else headline).append(path)
 
+    headline += _experiment_figures(store, manifest, records, out, name)
     wide = _wide(table, swept)
     legend = _legend(table) if len(table) else pd.DataFrame()
     status_text = ", ".join(f"{k} {v}" for k, v in statuses.items())
