@@ -7,9 +7,13 @@ greedy decoding, each against a plain PyTorch loop of the same model run side by
    (every 10 steps) runs 10 plain steps; the first block of each is dropped; plain/ours is the
    median over ≥ 5 repeats of the ratio of the interleaved means (≥ 0.95 is parity). Tokens/s
    counts batch × (L + 1) target positions per step for both.
-2. Completion: every 6-letter aNbN prompt (64) completed greedily by ``LanguageModel.complete``
+2. Completion: every 6-letter aNbN prompt completed greedily by ``LanguageModel.complete``
    vs the reference's loop (one token per step for every row, always to the full length,
    recomputing the prefix), alternated, ≥ 5 repeats.
+3. Loss-to-loss fit of the reference's table (brendel-group/llm-line ``latest_pm_hf.csv``, from
+   ``../shared/data`` or ``--llm-line PATH``): ``fit_table`` without bootstrap vs a plain loop
+   of the recipe's three ``curve_fit`` calls per group, alternated; and the wall time of
+   ``identifiable fit loss-to-loss`` with its default 100 bootstrap resamples.
 
     python benchmarks/language_speed.py            # a few minutes on 2 cores
     python benchmarks/language_speed.py --quick    # smoke test
@@ -21,8 +25,13 @@ import argparse
 import copy
 import math
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -91,6 +100,63 @@ def training_repeat(architecture: str, blocks: int) -> tuple[float, float, int]:
     return statistics.mean(plain_times) / BLOCK, statistics.mean(ours_times) / BLOCK, tokens
 
 
+X, Y, BY = "FineWeb-Edu Validation Loss", "HellaSwag Loss", "Pretraining Data"
+
+
+def plain_loss_to_loss(table: pd.DataFrame) -> dict:
+    """The recipe as a plain loop: per group E_x, E_y from the compute-to-loss law (min loss on
+    failure or without size/tokens), then (K, κ)."""
+    from scipy.optimize import curve_fit
+
+    def law(nd, e, a, b, alpha, beta):
+        with np.errstate(all="ignore"):
+            return e + ((a / nd[0]) ** (alpha / beta) + b / nd[1]) ** beta
+
+    out = {}
+    for group, rows in table.dropna(subset=[X, Y]).groupby(BY):
+        x, y = rows[X].to_numpy(), rows[Y].to_numpy()
+        nd = (rows["Size"].to_numpy(float), rows["Tokens"].to_numpy(float))
+        es = []
+        for loss, p0 in ((x, 0.1), (y, 0.0)):
+            try:
+                bounds = ([0, -np.inf, -np.inf, -np.inf, -np.inf], [loss.min()] + [np.inf] * 4)
+                es.append(curve_fit(law, nd, loss, p0=(p0, 1, 1, 1, 1), bounds=bounds)[0][0])
+            except (RuntimeError, ValueError):
+                es.append(loss.min())
+        e_x, e_y = es
+        with np.errstate(all="ignore"):
+            out[group] = curve_fit(
+                lambda v, k, kappa, e_x=e_x, e_y=e_y: k * np.maximum(v - e_x, 1e-10) ** kappa + e_y,
+                x, y, p0=(0.8, 1), bounds=([-np.inf, 0], [np.inf, np.inf]), maxfev=10_000,
+            )[0]  # fmt: skip
+    return out
+
+
+def fit_benchmark(path: Path, repeats: int) -> None:
+    import warnings
+
+    from identifiable.analysis.loss_tables import fit_table, read_table
+
+    warnings.filterwarnings("ignore")
+    table = read_table(path, skip_rows=1)
+    pairs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        plain_loss_to_loss(table)
+        plain = time.perf_counter() - start
+        start = time.perf_counter()
+        fit_table(table, x=X, y=Y, by=BY, bootstrap=0)
+        pairs.append((plain, time.perf_counter() - start))
+    groups = table[BY].nunique()
+    report(f"loss-to-loss fit of the llm-line table ({groups} groups, no bootstrap)", groups, pairs,
+           "groups/s")  # fmt: skip
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "identifiable", "fit", "loss-to-loss", str(path),
+               "--skip-rows", "1", "--x", X, "--y", Y, "--by", BY, "--format", "csv"]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)
+    print(f"  CLI with 100 bootstrap resamples: {time.perf_counter() - start:.1f} s wall")
+
+
 def plain_completion(net, prompts: torch.Tensor, total: int) -> torch.Tensor:
     """The reference's decoding: argmax appended for every row, always to ``total`` tokens."""
     out = prompts
@@ -122,6 +188,8 @@ def report(title: str, n: float, pairs: list[tuple[float, float]], unit: str) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke test (few, short repeats)")
+    default = Path(__file__).resolve().parents[2] / "shared/data/llm_line/latest_pm_hf.csv"
+    parser.add_argument("--llm-line", type=Path, default=default, help="the llm-line CSV table")
     args = parser.parse_args()
     torch.set_num_threads(1)
     repeats, blocks = (2, 2) if args.quick else (5, 5)
@@ -130,7 +198,8 @@ def main() -> None:
         for _ in range(repeats):
             plain, ours, tokens = training_repeat(architecture, blocks)
             pairs.append((plain, ours))
-        report(f"training, {architecture} (aNbN, L = 64, batch 128)", tokens, pairs, "tokens/s")
+        report(f"training, {architecture} (aNbN, L = {Config.max_length}, batch 128)", tokens,
+               pairs, "tokens/s")  # fmt: skip
     cfg = Config(device="cpu")
     world = make_world(cfg, "aNbN")
     prompts = world.prompts(6)
@@ -142,6 +211,10 @@ def main() -> None:
         pairs = [completion_repeat(learner, every) for _ in range(repeats)]
         report(f"greedy completion, {architecture}, {len(every)} prompts", len(every), pairs,
                "completions/s")  # fmt: skip
+    if args.llm_line.is_file():
+        fit_benchmark(args.llm_line, repeats)
+    else:
+        print(f"loss-to-loss fit: skipped, no table at {args.llm_line} (--llm-line PATH)")
 
 
 if __name__ == "__main__":
