@@ -457,7 +457,7 @@ def fit_loss_to_loss(
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text if text is not None else summary.to_string(index=False) + "\n")
-        console.print(f"wrote {output}")
+        errors.print(f"wrote {output}")  # notes on stderr: stdout may carry the data
     elif text is not None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if text is None:
@@ -466,7 +466,7 @@ def fit_loss_to_loss(
     if dropped:
         errors.print(f"{dropped} rows with an empty {x!r} or {y!r} cell were left out")
     if figure is not None:
-        console.print(f"figure: {plot_fits(result, figure)}")
+        errors.print(f"figure: {plot_fits(result, figure)}")
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ from identifiable.experiments.rule_extrapolation import (
     figures,
     run,
     saturated_pairs,
+    summarise,
+    train,
 )
 
 TINY = dict(languages=("aNbN", "dyck"), seeds=2, max_length=12, prompt_length=4, n_train=32,
@@ -50,6 +52,12 @@ def test_every_language_and_architecture_is_scored(tiny):
     )
     assert set(table.columns) >= {"id_rule_1", "ood_rule_1", "ood_finished", "validation_loss"}
     assert scores(run(Config(**TINY)).metrics) == scores(m)  # seeded
+
+
+def test_languages_trained_apart_give_the_same_numbers(tiny):
+    parts = [train(Config(**TINY | {"languages": (language,)})) for language in ("aNbN", "dyck")]
+    together = summarise(pd.concat(parts, ignore_index=True), Config(**TINY))
+    assert scores(together) == pytest.approx(scores(tiny.metrics), nan_ok=True)
 
 
 def test_saturated_pairs_are_the_pairs_fixed_in_advance():

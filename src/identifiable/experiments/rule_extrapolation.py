@@ -26,10 +26,12 @@ pairs whose OOD R1 differs by ≥ 0.2 is reported.
 Reference setting: max_length 256, prompts of 8 letters (aNbN, baN, bbaN), 5 (aNbNcN), 6 (Dyck);
 Transformer d = 10, 5 heads, feed-forward 1024, 7 layers; LSTM width 64, 5 layers; AdamW lr
 2·10⁻³, batch 128, up to 50 000 epochs (validation every 250, early stopping), on a GPU; its
-tables take each metric's best value over the run. CPU scaling (ours): max_length 64, prompts of
+tables take each metric's best value over the run. CPU scaling (ours): max_length 32, prompts of
 6 letters for every language, the reference's default Transformer (d = 8, 4 heads, feed-forward
-128, 2 layers), an LSTM of width 64 with 2 layers, ``steps`` AdamW steps of batch 128 at lr
-10⁻² (the reference's default config), the model of lowest validation loss scored once.
+128, 2 layers), an LSTM of width 64 with 2 layers, 2 000 AdamW steps of batch 128 at lr 10⁻²
+(the reference's default config), the model of lowest validation loss scored once (≈ 85 s per
+Transformer, 55 s per LSTM on 2 CPU threads). At max_length 64 and 600 steps no model learnt to
+end a baN/bbaN word within the length (every finished-only score 0), hence 32 and more steps.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ class Config:
     languages: tuple[str, ...] = tuple(LANGUAGES)
     architectures: tuple[str, ...] = ARCHITECTURES
     seeds: int = 5
-    max_length: int = 64
+    max_length: int = 32
     prompt_length: int = 6
     n_train: int = 512
     n_validation: int = 256
@@ -112,7 +114,7 @@ class Config:
     transformer_layers: int = 2
     lstm_hidden: int = 64
     lstm_layers: int = 2
-    steps: int = 600
+    steps: int = 2000
     batch_size: int = 128
     lr: float = 1e-2
     weight_decay: float = 0.01
@@ -205,8 +207,10 @@ def saturated_pairs(rows: pd.DataFrame, floor: float, tolerance: float) -> tuple
     return saturated, differing
 
 
-def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
-    """Train every language × architecture × seed, score the completions, summarise."""
+def train(cfg: Config, *, progress: Progress = no_progress) -> pd.DataFrame:
+    """Train and score every language × architecture × seed: one row each (a job depends only on
+    its own language, architecture and seed, so languages can be trained apart and the tables
+    concatenated)."""
     jobs = list(itertools.product(cfg.languages, cfg.architectures, range(cfg.seeds)))
     rows = []
     worlds = {language: make_world(cfg, language) for language in cfg.languages}
@@ -217,7 +221,21 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
         )
         rows.append({"language": language, "architecture": architecture, "seed": seed}
                     | evaluate(learner, worlds[language], cfg.prompt_length))  # fmt: skip
-    table = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
+    """Train every language × architecture × seed, score the completions, summarise."""
+    table = train(cfg, progress=progress)
+    worlds = {language: make_world(cfg, language) for language in cfg.languages}
+    return Result(metrics=summarise(table, cfg), curves=table, artifacts={"worlds": worlds})
+
+
+def summarise(table: pd.DataFrame, cfg: Config) -> dict[str, float]:
+    """Per language and architecture: mean OOD R1 with its interval and the other scores; per
+    language: the paired Transformer − LSTM difference, the margin over the linear model and
+    (aNbN, aNbNcN) the saturated pairs."""
+    worlds = {language: make_world(cfg, language) for language in dict.fromkeys(table.language)}
     metrics: dict[str, float] = {}
     for (language, architecture), group in table.groupby(["language", "architecture"], sort=False):
         mean, low, high = mean_interval(list(group["ood_rule_1"]))
@@ -250,7 +268,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     margins = [v for k, v in metrics.items() if k.endswith("_nonlinear_minus_linear")]
     if margins:
         metrics["nonlinear_minus_linear_min"] = float(min(margins))
-    return Result(metrics=metrics, curves=table, artifacts={"worlds": worlds})
+    return metrics
 
 
 def figures(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -292,8 +310,8 @@ def figures(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 _SETUP = (
-    "max_length 64, prompts of 6 letters; Transformer d 8 / 4 heads / FF 128 / 2 layers, LSTM "
-    "64 × 2, causal linear model; 600 AdamW steps of batch 128, lr 1e-2, the lowest validation "
+    "max_length 32, prompts of 6 letters; Transformer d 8 / 4 heads / FF 128 / 2 layers, LSTM "
+    "64 × 2, causal linear model; 2 000 AdamW steps of batch 128, lr 1e-2, the lowest validation "
     "loss kept; 5 seeds"
 )
 _PAPER_TABLE = (
@@ -314,6 +332,10 @@ CLAIMS = [
             Expectation("dyck_transformer_minus_lstm_ci_low", ">", 0.0),
         ),
         paper_value=_PAPER_TABLE,
+        known_fail="aNbN in the reference's direction but not beyond noise: Transformer − LSTM "
+        "+0.111 [-0.076, 0.298] (0.470 vs 0.359); Dyck -0.050 [-0.115, 0.015] (0.863 vs 0.912) "
+        "— our Transformers are undertrained (none reaches the entropy floor: aNbN validation "
+        "loss 0.159-0.183 vs floor 0.154, where every LSTM sits)",
         fast=False,
     ),
     Claim(
@@ -331,6 +353,10 @@ CLAIMS = [
         "models' (the smallest margin over the six languages is > 0). " + _SETUP,
         paper=PAPER + ", Tables 2–7",
         expect=(Expectation("nonlinear_minus_linear_min", ">", 0.0),),
+        known_fail="holds on aNbN, aNbNcN, Dyck, cs-Dyck (margins 0.152, 0.056, 0.288, 0.585) "
+        "but not on the regular languages: bbaN linear 1.000 = LSTM 1.000 > Transformer 0.550; "
+        "baN linear 0.431 > Transformer 0.286 (the reference's linear model is also above its "
+        "Transformer on bbaN: 0.534 vs 0.105)",
         paper_value="Linear: baN 0.500, bbaN 0.534, aNbN 0.275, Dyck 0.000, aNbNcN 0.000, "
         "cs-Dyck 0.000 — below both nonlinear models everywhere but bbaN's Transformer (0.105)",
         fast=False,
@@ -348,6 +374,9 @@ CLAIMS = [
         ),
         paper_value="qualitative: models with the same (optimal) test loss can differ on "
         "zero-probability prompts",
+        known_fail="no pre-registered pair is saturated: every pair holds a Transformer and no "
+        "Transformer reaches the floor (aNbN validation loss 0.159-0.183, floor 0.154, 1 % "
+        "band 0.156); the LSTMs and linear models do (0.154-0.155)",
         fast=False,
     ),
 ]
