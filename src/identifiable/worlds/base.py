@@ -22,7 +22,15 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-__all__ = ["SPLITS", "Batch", "PairBatch", "World", "seeded_generator"]
+__all__ = [
+    "SPLITS",
+    "Batch",
+    "PairBatch",
+    "World",
+    "draw_splits",
+    "pick_split",
+    "seeded_generator",
+]
 
 #: The split names every finite world uses: ``train`` (what a learner fits on), ``validation``
 #: (model selection), ``test`` (held-out, same distribution), ``ood`` (rows held out of all three,
@@ -69,3 +77,19 @@ def seeded_generator(*keys: int) -> torch.Generator:
         raise ValueError(f"seeded_generator needs one or more ints >= 0, got {keys!r}")
     state = np.random.SeedSequence([int(k) for k in keys]).generate_state(2, np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def draw_splits(world: World, sizes: dict[str, int], seed: int) -> dict[str, Any]:
+    """``world.sample`` once per named split, the i-th from ``seeded_generator(seed, i)``: the
+    seeded train / validation / test draws of a sequence world."""
+    return {
+        name: world.sample(n, generator=seeded_generator(seed, i))
+        for i, (name, n) in enumerate(sizes.items())
+    }
+
+
+def pick_split(splits: dict[str, Any], name: str) -> Any:
+    """``splits[name]``, or a one-line error naming the splits there are."""
+    if name not in splits:
+        raise ValueError(f"split must be one of {', '.join(splits)}, got {name!r}")
+    return splits[name]

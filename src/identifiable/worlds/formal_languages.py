@@ -40,7 +40,7 @@ from functools import cached_property
 
 import torch
 
-from identifiable.worlds.base import Batch, seeded_generator
+from identifiable.worlds.base import Batch, draw_splits, pick_split
 from identifiable.worlds.grammar_rules import (
     CLOSE_BRACKET,
     CLOSE_PAREN,
@@ -137,9 +137,7 @@ class FormalLanguageWorld:
 
     def split(self, name: str) -> Batch:
         """``train``, ``validation`` or ``test`` (every word for aNbN and aNbNcN)."""
-        if name not in _SPLITS:
-            raise ValueError(f"split must be one of {', '.join(_SPLITS)}, got {name!r}")
-        return self._splits[name]
+        return pick_split(self._splits, name)
 
     @cached_property
     def _splits(self) -> dict[str, Batch]:
@@ -148,10 +146,7 @@ class FormalLanguageWorld:
             batch = Batch(z=self.content_lengths(x), x=x)
             return dict.fromkeys(_SPLITS, batch)
         sizes = {"train": self.n_train, "validation": self.n_validation, "test": self.n_test}
-        return {
-            name: self.sample(sizes[name], generator=seeded_generator(self.seed, i))
-            for i, name in enumerate(_SPLITS)
-        }
+        return draw_splits(self, sizes, self.seed)
 
     def every_word(self) -> torch.Tensor:
         """aNbN / aNbNcN: every word, n = 1, 2, … up to the length limit, as (N, L + 2)."""

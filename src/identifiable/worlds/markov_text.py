@@ -28,13 +28,12 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from identifiable.worlds.base import Batch, seeded_generator
+from identifiable.worlds.base import Batch, draw_splits, pick_split
 
 __all__ = ["FIRST_TOKEN", "MarkovTextWorld"]
 
 FIRST_TOKEN = 3  # ids 0, 1, 2 are SOS, EOS, PAD
 SOS = 0
-_SPLITS = ("train", "validation", "test")
 
 
 @dataclass(frozen=True)
@@ -137,14 +136,9 @@ class MarkovTextWorld:
 
     def split(self, name: str) -> Batch:
         """``train``, ``validation`` or ``test``."""
-        if name not in _SPLITS:
-            raise ValueError(f"split must be one of {', '.join(_SPLITS)}, got {name!r}")
-        return self._splits[name]
+        return pick_split(self._splits, name)
 
     @cached_property
     def _splits(self) -> dict[str, Batch]:
         sizes = {"train": self.n_train, "validation": self.n_validation, "test": self.n_test}
-        return {
-            name: self.sample(sizes[name], generator=seeded_generator(self.seed, i))
-            for i, name in enumerate(_SPLITS)
-        }
+        return draw_splits(self, sizes, self.seed)
