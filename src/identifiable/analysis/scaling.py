@@ -60,6 +60,12 @@ def compute_to_loss(size, tokens, e, a, b, alpha, beta):
         return e + ((a / size) ** (alpha / beta) + b / tokens) ** beta
 
 
+def _law(nd, e, a, b, alpha, beta):
+    """compute_to_loss over nd = (N, D), the signature curve_fit calls."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return e + ((a / nd[0]) ** (alpha / beta) + b / nd[1]) ** beta
+
+
 def shifted_power_law(x, k, kappa, e_x, e_y):
     """L_y = K · max(L_x − E_x, 10⁻¹⁰)^κ + E_y."""
     return k * np.maximum(np.asarray(x, dtype=float) - e_x, CLIP) ** kappa + e_y
@@ -121,10 +127,7 @@ def fit_irreducible(
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", OptimizeWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            popt, _ = curve_fit(
-                lambda nd, *p: compute_to_loss(nd[0], nd[1], *p), (size, tokens), loss,
-                p0=p0, bounds=bounds,
-            )  # fmt: skip
+            popt, _ = curve_fit(_law, (size, tokens), loss, p0=p0, bounds=bounds)
     except (RuntimeError, ValueError) as error:
         return Irreducible(smallest, "min", f"compute-to-loss fit failed ({type(error).__name__})")
     if not np.isfinite(popt[0]):
