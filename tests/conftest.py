@@ -1,7 +1,29 @@
+import os
+from pathlib import Path
+
 import pytest
 import torch
 
 from identifiable.claims import Claim
+
+#: The papers' released data (../shared/data next to the checkout; $IDENTIFIABLE_SHARED_DATA).
+SHARED_DATA = Path(
+    os.environ.get("IDENTIFIABLE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
+)
+
+
+@pytest.fixture
+def shared_file():
+    """``shared_file("llm_line/latest_pm_hf.csv")``: the path, or a skip that says where it was
+    looked for (a user's clone has no ../shared)."""
+
+    def get(relative: str) -> Path:
+        path = SHARED_DATA / relative
+        if not path.is_file():
+            pytest.skip(f"released data not at {path} (set IDENTIFIABLE_SHARED_DATA)")
+        return path
+
+    return get
 
 
 def pytest_collection_modifyitems(items):
