@@ -59,3 +59,27 @@ def test_errors_are_one_line_and_say_what_to_change(items, message):
     with pytest.raises(ConfigError, match=message) as info:
         build_config(Toy, parse_overrides(items))
     assert "\n" not in str(info.value)
+
+
+def test_docstring_entries_document_one_or_several_keys():
+    from identifiable.config import describe
+
+    @dataclass(frozen=True)
+    class Documented:
+        """A config.
+
+        steps:      optimiser steps,
+                    of one batch each.
+        width, depth: the network's sizes.
+        """
+
+        steps: int = 1
+        width: int = 2
+        depth: int = 3
+
+    docs = {row.name: row.doc for row in describe(Documented)}
+    assert docs == {
+        "steps": "optimiser steps, of one batch each.",
+        "width": "the network's sizes.",
+        "depth": "the network's sizes.",
+    }

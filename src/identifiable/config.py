@@ -150,19 +150,23 @@ def _type_name(kind: Any) -> str:
 
 
 def _field_docs(config_cls: type) -> dict[str, str]:
-    """``name: text`` entries of the Config docstring (continuation lines joined)."""
+    """``name: text`` entries of the Config docstring (continuation lines joined); ``a, b: text``
+    documents several keys at once."""
     docs: dict[str, str] = {}
-    current = None
+    current: list[str] = []
     names = {f.name for f in dataclasses.fields(config_cls)}
     for line in (config_cls.__doc__ or "").splitlines():
         head, sep, rest = line.strip().partition(":")
-        if sep and head in names:
-            current = head
-            docs[current] = rest.strip()
+        keys = [key.strip() for key in head.split(",")]
+        if sep and all(key in names for key in keys):
+            current = keys
+            for key in keys:
+                docs[key] = rest.strip()
         elif current and line.strip():
-            docs[current] += " " + line.strip()
+            for key in current:
+                docs[key] += " " + line.strip()
         else:
-            current = None
+            current = []
     return docs
 
 
