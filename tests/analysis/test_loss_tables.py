@@ -157,3 +157,9 @@ def test_cli_on_the_reference_table(llm_line_csv, tmp_path):
     assert "= min loss" in records["Dolma"]["note"] and records["Dolma"]["n"] == 36
     assert records["The Pile"]["K"] == pytest.approx(1.053, abs=2e-3)
     assert "12 rows" in out.output  # 10 Dolma + 2 C4 rows lack the FineWeb-Edu loss
+
+
+def test_where_matches_numbers_as_numbers(table):
+    result = fit_table(table, x="Val Loss", y="Task Loss", by="Data", where={"Tokens": "1e2"},
+                       bootstrap=0)  # fmt: skip
+    assert result.table["n"].sum() == 12  # D = 100 rows of alpha and beta (6 sizes each)

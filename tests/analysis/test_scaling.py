@@ -117,3 +117,12 @@ def test_matches_the_reference_recipe_on_its_own_table(llm_line_csv):
         )  # fmt: skip
         got = (fit.e_x.value, fit.e_y.value, fit.k, fit.kappa)
         assert got == pytest.approx((e_x, e_y, k, kappa), abs=2e-3), group
+
+
+def test_curve_difference_wants_size_and_tokens_together_and_the_law_is_nan_where_undefined():
+    from identifiable.analysis.scaling import curve_difference
+
+    x, y, n, d = synthetic()
+    with pytest.raises(ValueError, match="both size and tokens"):
+        curve_difference({"x": x, "y": y, "size": n}, {"x": x, "y": y}, bootstrap=0)
+    assert np.isnan(compute_to_loss(1.0, 1.0, 0.0, -1.0, 1.0, 0.5, 1.0))  # (−1)^0.5, floats too

@@ -65,7 +65,7 @@ def test_seeds_and_variants():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"vocab": 1}, "vocab must be an int >= 2"), ({"length": 0}, "length"),
-     ({"zipf": -1.0}, "zipf must be a finite number >= 0"), ({"mix": 2}, "mix must be in"),
+     ({"zipf": -1.0}, "zipf must be a finite number >= 0"), ({"mix": 2}, "mix must be a number in"),
      ({"sharpness": float("nan")}, "sharpness"), ({"n_train": 1.5}, "n_train")],
 )  # fmt: skip
 def test_bad_settings_are_one_line_errors(kwargs, message):
@@ -80,3 +80,11 @@ def test_bad_split_and_sample_size():
     with pytest.raises(ValueError, match="n must be"):
         w.sample(-1, generator=torch.Generator())
     assert w.sample(0, generator=torch.Generator()).x.shape == (0, 33)
+
+
+def test_booleans_and_chains_without_a_unique_stationary_distribution_are_refused():
+    for kwargs in ({"mix": True}, {"zipf": True}, {"sharpness": False}):
+        with pytest.raises(ValueError, match="must be"):
+            MarkovTextWorld(**kwargs)
+    with pytest.raises(ValueError, match="no unique stationary distribution"):
+        MarkovTextWorld(vocab=4, sharpness=5000.0, structure=2).split("train")

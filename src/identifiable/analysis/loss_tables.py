@@ -87,7 +87,8 @@ def fit_table(
 
     size, tokens: columns of model parameters / training tokens (default ``Size`` / ``Tokens``
                   when the table has them); a group where any of them is empty uses E = min L.
-    where:        keep only rows whose column equals the value (compared as text).
+    where:        keep only rows whose column equals the value (as text, or as numbers when
+                  both are numbers: ``Size=1e9`` matches 1000000000.0).
     """
     for name, role in ((x, "--x"), (y, "--y"), (by, "--by")):
         _column(table, name, role)
@@ -98,7 +99,11 @@ def fit_table(
             _column(table, name, role)
     for name, value in (where or {}).items():
         _column(table, name, "--where")
-        table = table[table[name].astype(str) == str(value)]
+        same = table[name].astype(str) == str(value)
+        number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+        if not np.isnan(number):
+            same |= pd.to_numeric(table[name], errors="coerce") == number
+        table = table[same]
     if table.empty:
         raise ValueError(f"no rows left after --where {where}")
     data = pd.DataFrame({"group": table[by].astype(str), "x": _numeric(table, x),

@@ -55,7 +55,8 @@ MIN_POINTS = CURVE_PARAMETERS + 1  # more points than (K, κ)
 
 
 def compute_to_loss(size, tokens, e, a, b, alpha, beta):
-    """L(N, D) = E + ((A / N)^(α/β) + B / D)^β (NaN where undefined)."""
+    """L(N, D) = E + ((A / N)^(α/β) + B / D)^β (NaN where undefined, also for plain floats)."""
+    size, tokens = np.asarray(size, dtype=float), np.asarray(tokens, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return e + ((a / size) ** (alpha / beta) + b / tokens) ** beta
 
@@ -281,6 +282,8 @@ def curve_difference(
         x = _vector(f"{name}['x']", group["x"])
         y = _vector(f"{name}['y']", group["y"], len(x))
         size, tokens = group.get("size"), group.get("tokens")
+        if (size is None) != (tokens is None):
+            raise ValueError(f"give group {name} both size and tokens, or neither")
         if size is not None:
             size, tokens = _vector("size", size, len(x)), _vector("tokens", tokens, len(x))
         groups.append((x, y, size, tokens))

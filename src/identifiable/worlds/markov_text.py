@@ -70,10 +70,13 @@ class MarkovTextWorld:
                 raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
         for name in ("zipf", "sharpness"):
             value = getattr(self, name)
-            if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
+            if isinstance(value, bool) or not (
+                isinstance(value, int | float) and np.isfinite(value) and value >= 0
+            ):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not (isinstance(self.mix, int | float) and 0 <= self.mix <= 1):
-            raise ValueError(f"mix must be in [0, 1], got {self.mix!r}")
+        if isinstance(self.mix, bool) or not (isinstance(self.mix, int | float)
+                                              and 0 <= self.mix <= 1):  # fmt: skip
+            raise ValueError(f"mix must be a number in [0, 1], got {self.mix!r}")
 
     @property
     def vocab_size(self) -> int:
@@ -100,6 +103,11 @@ class MarkovTextWorld:
     def stationary(self) -> np.ndarray:
         """μ (V,), μ T = μ: the unigram frequency of each content token."""
         values, vectors = np.linalg.eig(self.transition.T)
+        if (np.abs(values - 1) < 1e-9).sum() > 1:
+            raise ValueError(
+                f"sharpness {self.sharpness:g} makes the chain fall apart into closed parts (no "
+                "unique stationary distribution); use a smaller sharpness"
+            )
         mu = np.abs(np.real(vectors[:, np.argmin(np.abs(values - 1))]))
         return mu / mu.sum()
 
