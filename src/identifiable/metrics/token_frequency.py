@@ -47,8 +47,7 @@ def per_token_loss(losses, targets, n_tokens: int) -> np.ndarray:
     keep = ~np.isnan(losses)
     sums = np.bincount(targets[keep], weights=losses[keep], minlength=n_tokens)
     counts = np.bincount(targets[keep], minlength=n_tokens)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def frequency_slope(loss_change, frequencies) -> float:
