@@ -82,11 +82,13 @@ def fit_table(
     e_min: float = 0.0,
     bootstrap: int = 100,
     seed: int = 0,
+    progress=None,
 ) -> GroupedFits:
     """Fit L_y = K (L_x − E_x)^κ + E_y per value of column ``by``.
 
     size, tokens: columns of model parameters / training tokens (default ``Size`` / ``Tokens``
                   when the table has them); a group where any of them is empty uses E = min L.
+    progress:     called ``progress(done, total)`` after each group (a progress bar).
     where:        keep only rows whose column equals the value (as text, or as numbers when
                   both are numbers: ``Size=1e9`` matches 1000000000.0).
     """
@@ -113,7 +115,8 @@ def fit_table(
     data = data[table[by].notna().to_numpy()]
     fits: dict[str, LossToLossFit] = {}
     rows, kept = [], []
-    for group, part in data.groupby("group", sort=True):
+    groups = data.groupby("group", sort=True)
+    for done, (group, part) in enumerate(groups, start=1):
         usable = part.dropna(subset=["x", "y"])
         if len(usable) < MIN_POINTS:
             raise ValueError(
@@ -134,6 +137,8 @@ def fit_table(
             low, high = fit.ci[name]
             row |= {name: value, f"{name}_low": low, f"{name}_high": high}
         rows.append(row | {"r2": fit.r2, "note": note})
+        if progress is not None:
+            progress(done, groups.ngroups)
     points = pd.concat(kept, ignore_index=True)
     return GroupedFits(fits, points, pd.DataFrame(rows), x, y, by)
 
