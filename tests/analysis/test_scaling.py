@@ -90,6 +90,8 @@ def test_the_bootstrap_is_seeded_and_its_intervals_separate_different_curves():
         (lambda x, y: fit_loss_to_loss(x, y, bootstrap=-1), "bootstrap"),
         (lambda x, y: fit_shifted_power_law(x[:, None], y, 0.0, 0.0), "one-dimensional"),
         (lambda x, y: fit_loss_to_loss(["a"] * 30, y), "must be numbers"),
+        (lambda x, y: fit_irreducible(x, np.ones(29), np.ones(30)), "size has 29 values"),
+        (lambda x, y: fit_irreducible(x, np.ones(30), np.ones(29)), "tokens has 29 values"),
     ],
 )
 def test_degenerate_input_is_a_one_line_error(call, message):
