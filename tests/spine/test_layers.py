@@ -1,7 +1,8 @@
 """The one-way chain of ../shared/DESIGN.md's layout section, checked on the real import graph.
 
-cli → sweep/report → run → experiments → learners/causal → worlds/losses/models/metrics/optim →
-progress/_validation/device/config/claims/store. An import may only point to a lower layer;
+cli → sweep/report → run → experiments → learners/causal → worlds/losses/models/metrics/optim/
+analysis → progress/_validation/device/config/claims/store (``analysis``, fits of result tables, sits
+with the metrics: it reads arrays and tables and imports nothing above). An import may only point to a lower layer;
 learners never import metrics or experiments (the experiment passes a ``monitor``).
 """
 
@@ -12,7 +13,7 @@ from _imports import component_graph
 
 LAYERS = [
     {"progress", "_validation", "device", "config", "claims", "store"},
-    {"worlds", "losses", "models", "metrics", "optim"},
+    {"worlds", "losses", "models", "metrics", "optim", "analysis"},
     {"learners", "causal"},
     {"experiments"},
     {"run"},
