@@ -430,7 +430,9 @@ def fit_loss_to_loss(
     figure: Annotated[Path | None, typer.Option(help="Save a figure (PNG/PDF) here.")] = None,
 ) -> None:
     """Fit L_y = K (L_x − E_x)^κ + E_y per group (Mayilvahanan et al. 2025, arXiv:2502.12120)."""
-    from identifiable._console import loss_fits_table, progress_bar
+    from rich.progress import Progress
+
+    from identifiable._console import loss_fits_table
     from identifiable.analysis.loss_tables import fit_table, plot_fits, read_table
 
     with _user_errors():
@@ -443,10 +445,12 @@ def fit_loss_to_loss(
             key, value = item.split("=", 1)
             conditions[key.strip()] = value.strip()
         frame = read_table(table, skip_rows)
-        with progress_bar("fitting groups", errors) as update:
+        with Progress(console=errors, transient=True) as bar:  # gone once done (or failed)
+            task = bar.add_task("fitting groups", total=None)
             result = fit_table(
                 frame, x=x, y=y, by=by, size=size, tokens=tokens, where=conditions,
-                e_min=e_min, bootstrap=bootstrap, seed=seed, progress=update,
+                e_min=e_min, bootstrap=bootstrap, seed=seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )  # fmt: skip
     summary = result.table
     if format_ == "json":
