@@ -1,9 +1,10 @@
 """The one-way chain of ../shared/DESIGN.md's layout section, checked on the real import graph.
 
-cli → sweep/report → run → experiments → learners/causal → worlds/losses/models/metrics/optim/
-analysis → progress/_validation/device/config/claims/store (``analysis``, fits of result tables, sits
-with the metrics: it reads arrays and tables and imports nothing above). An import may only point to a lower layer;
-learners never import metrics or experiments (the experiment passes a ``monitor``).
+cli → sweep/report → run → experiments → learners/causal →
+worlds/losses/models/metrics/optim/analysis → progress/_validation/device/config/claims/store
+(``analysis``, fits of result tables, sits with the metrics: it reads arrays and tables and
+imports nothing above). An import may only point to a lower layer; learners never import metrics
+or experiments (the experiment passes a ``monitor``).
 """
 
 import subprocess
