@@ -235,7 +235,6 @@ def summarise(table: pd.DataFrame, cfg: Config) -> dict[str, float]:
     """Per language and architecture: mean OOD R1 with its interval and the other scores; per
     language: the paired Transformer − LSTM difference, the margin over the linear model and
     (aNbN, aNbNcN) the saturated pairs."""
-    worlds = {language: make_world(cfg, language) for language in dict.fromkeys(table.language)}
     metrics: dict[str, float] = {}
     for (language, architecture), group in table.groupby(["language", "architecture"], sort=False):
         mean, low, high = mean_interval(list(group["ood_rule_1"]))
@@ -259,7 +258,7 @@ def summarise(table: pd.DataFrame, cfg: Config) -> dict[str, float]:
             margin = min(pivot[a].mean() for a in nonlinear) - pivot["linear"].mean()
             metrics[f"{language}_nonlinear_minus_linear"] = float(margin)
         if language in FINITE:
-            floor = entropy_floor(worlds[language].split("validation").x)
+            floor = entropy_floor(make_world(cfg, language).split("validation").x)
             metrics[f"{language}_entropy_floor"] = floor
             saturated, differing = saturated_pairs(group, floor, cfg.saturation)
             metrics[f"{language}_saturated_pairs"] = float(saturated)
