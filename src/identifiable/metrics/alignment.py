@@ -16,9 +16,25 @@ L2-normalises each sample after clamping outliers — :func:`prepare_features`, 
   HSIC_u = [tr(K̃L̃) + 1ᵀK̃1·1ᵀL̃1/((n−1)(n−2)) − 2·1ᵀK̃L̃1/(n−2)] / (n(n−3)), K̃ = K with a zero
   diagonal — ≈ 0 for independent inputs. The reference adds 10⁻⁶ outside the square root; so
   do we.
+  ``kernel="rbf"``: K_ij = exp(−‖a_i − a_j‖² / (2σ²)), σ = 1 by default (the reference's).
 * ``cknna`` = CKA (unbiased) restricted to mutual neighbours: HSIC_u(M∘K, M∘L), M_ij = 1[j among
   the k nearest of i under K and under L] (row-wise, self excluded), normalised by the same with
   each kernel's own mask.
+* ``cycle_knn`` = (1/n) Σ_i 1[∃ j ∈ N_B(i): i ∈ N_A(j)] — can i be found again by going to a
+  B-neighbour and back through A? Not symmetric, and < 1 even for identical inputs (k-NN is not
+  a symmetric relation).
+* ``lcs_knn`` = (1/n) Σ_i LCS(N_A(i), N_B(i)): the longest common subsequence of the two
+  *ordered* neighbour lists — in [0, k], not divided by k, as the reference (``normalise=True``
+  divides).
+* ``edit_distance_knn`` = 1 − (1/n) Σ_i Lev(N_A(i), N_B(i)) / k, Lev the Levenshtein distance of
+  the ordered lists (unit costs).
+* ``svcca`` (Raghu et al. 2017, arXiv:1706.05806) = mean canonical correlation of the top
+  ``dims`` = 10 left singular vectors U_A, U_B of each column-standardised side (std with
+  ddof 1, +10⁻⁸). Deviations, stated: the reference takes a *randomised* SVD
+  (``torch.svd_lowrank``), runs sklearn's iterative CCA and adds 10⁻¹⁰ Gaussian noise from the
+  global RNG, so it is not reproducible; we take the exact SVD and the exact canonical
+  correlations — the singular values of U_Aᵀ U_B (both orthonormal and centred), which sklearn's
+  CCA converges to.
 
 Null calibration (:func:`calibrate`): the score of A against B with B's rows shuffled (seeded,
 ``permutations`` times) gives the null mean μ₀ and std σ₀; p = (1 + #{null ≥ score}) /
@@ -42,11 +58,15 @@ __all__ = [
     "calibrate",
     "cka",
     "cknna",
+    "cycle_knn",
+    "edit_distance_knn",
     "hsic_biased",
     "hsic_unbiased",
+    "lcs_knn",
     "mutual_knn",
     "nearest_neighbours",
     "prepare_features",
+    "svcca",
     "unbiased_cka",
 ]
 
@@ -100,9 +120,107 @@ def mutual_knn(a, b, k: int = 10) -> float:
     """Mean share of each sample's k nearest neighbours (inner product) that A and B agree on."""
     x, y = _pair(a, b, min_rows=3)
     _check_k(k, len(x))
-    knn_a, knn_b = nearest_neighbours(x, k), nearest_neighbours(y, k)
+    return _mutual(nearest_neighbours(x, k), nearest_neighbours(y, k))
+
+
+def _mutual(knn_a: torch.Tensor, knn_b: torch.Tensor) -> float:
     shared = (knn_a[:, :, None] == knn_b[:, None, :]).any(dim=2).sum(dim=1)
-    return float(shared.double().mean() / k)
+    return float(shared.double().mean() / knn_a.shape[1])
+
+
+@metric(
+    higher_is_better=True,
+    bounds=(0.0, 1.0),
+    forgives="any map that keeps each sample's k nearest neighbours",
+)
+def cycle_knn(a, b, k: int = 10) -> float:
+    """Share of samples found again among the A-neighbours of their B-neighbours (asymmetric)."""
+    x, y = _pair(a, b, min_rows=3)
+    _check_k(k, len(x))
+    return _cycle(nearest_neighbours(x, k), nearest_neighbours(y, k))
+
+
+def _cycle(knn_a: torch.Tensor, knn_b: torch.Tensor) -> float:
+    back = knn_a[knn_b]  # (n, k, k): the A-neighbours of each B-neighbour of i
+    found = (back == torch.arange(len(knn_a))[:, None, None]).flatten(1).any(dim=1)
+    return float(found.double().mean())
+
+
+def _ordered_list_dp(first: torch.Tensor, second: torch.Tensor, levenshtein: bool) -> torch.Tensor:
+    """Row-wise LCS length (or Levenshtein distance) of two (n, k) integer lists: the textbook
+    dynamic programme over (i, j), each cell computed for every row at once."""
+    n, k = first.shape
+    table = torch.zeros((n, k + 1, k + 1), dtype=torch.long)
+    if levenshtein:
+        table[:, :, 0] = torch.arange(k + 1)
+        table[:, 0, :] = torch.arange(k + 1)
+    for i in range(1, k + 1):
+        for j in range(1, k + 1):
+            same = first[:, i - 1] == second[:, j - 1]
+            if levenshtein:
+                substitute = table[:, i - 1, j - 1] + (~same).long()
+                gap = torch.minimum(table[:, i - 1, j], table[:, i, j - 1]) + 1
+                table[:, i, j] = torch.minimum(substitute, gap)
+            else:
+                extend = table[:, i - 1, j - 1] + 1
+                skip = torch.maximum(table[:, i - 1, j], table[:, i, j - 1])
+                table[:, i, j] = torch.where(same, extend, skip)
+    return table[:, k, k]
+
+
+@metric(
+    higher_is_better=True,
+    bounds=(0.0, None),
+    forgives="any map that keeps each sample's k nearest neighbours in order",
+)
+def lcs_knn(a, b, k: int = 10, normalise: bool = False) -> float:
+    """Mean longest common subsequence of the ordered k-NN lists (in [0, k]; ``normalise``: /k)."""
+    x, y = _pair(a, b, min_rows=3)
+    _check_k(k, len(x))
+    return _lcs(nearest_neighbours(x, k), nearest_neighbours(y, k), normalise)
+
+
+def _lcs(knn_a: torch.Tensor, knn_b: torch.Tensor, normalise: bool = False) -> float:
+    lengths = _ordered_list_dp(knn_a, knn_b, False)
+    return float(lengths.double().mean()) / (knn_a.shape[1] if normalise else 1)
+
+
+@metric(
+    higher_is_better=True,
+    bounds=(0.0, 1.0),
+    forgives="any map that keeps each sample's k nearest neighbours in order",
+)
+def edit_distance_knn(a, b, k: int = 10) -> float:
+    """1 − mean Levenshtein distance of the ordered k-NN lists / k."""
+    x, y = _pair(a, b, min_rows=3)
+    _check_k(k, len(x))
+    return _edit(nearest_neighbours(x, k), nearest_neighbours(y, k))
+
+
+def _edit(knn_a: torch.Tensor, knn_b: torch.Tensor) -> float:
+    distance = _ordered_list_dp(knn_a, knn_b, True)
+    return 1.0 - float(distance.double().mean()) / knn_a.shape[1]
+
+
+@metric(higher_is_better=True, bounds=(0.0, 1.0), forgives="invertible linear map (all dims kept)")
+def svcca(a, b, dims: int = 10) -> float:
+    """Mean canonical correlation of the top ``dims`` singular directions of each side."""
+    x, y = _pair(a, b, min_rows=3)
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+        raise ValueError(f"dims must be an int >= 1, got {dims!r}")
+    if dims > min(x.shape[1], y.shape[1], len(x) - 1):
+        raise ValueError(
+            f"dims={dims} needs both sides to have at least {dims} columns and {dims + 1} rows, "
+            f"got A {tuple(x.shape)}, B {tuple(y.shape)}; lower dims"
+        )
+
+    def top(v: torch.Tensor) -> np.ndarray:
+        standardised = (v - v.mean(dim=0)) / (v.std(dim=0) + 1e-8)
+        return torch.linalg.svd(standardised, full_matrices=False).U[:, :dims].numpy()
+
+    u_a, u_b = top(x), top(y)  # orthonormal, centred columns
+    correlations = np.linalg.svd(u_a.T @ u_b, compute_uv=False).clip(0.0, 1.0)  # canonical corr.
+    return float(correlations.mean())
 
 
 def hsic_biased(k_mat: torch.Tensor, l_mat: torch.Tensor) -> torch.Tensor:
@@ -122,24 +240,42 @@ def hsic_unbiased(k_mat: torch.Tensor, l_mat: torch.Tensor) -> torch.Tensor:
     return (first + second - third) / (n * (n - 3))
 
 
-def _cka(x: torch.Tensor, y: torch.Tensor, hsic: Callable) -> float:
-    k_mat, l_mat = x @ x.T, y @ y.T
+def _kernel(x: torch.Tensor, kernel: str, sigma: float) -> torch.Tensor:
+    if kernel == "linear":
+        return x @ x.T
+    squared = torch.cdist(x, x).square()
+    return torch.exp(-squared / (2 * sigma**2))
+
+
+def _check_kernel(kernel: str, sigma: float) -> None:
+    if kernel not in ("linear", "rbf"):
+        raise ValueError(f"kernel must be 'linear' or 'rbf', got {kernel!r}")
+    if isinstance(sigma, bool) or not isinstance(sigma, int | float) or not sigma > 0:
+        raise ValueError(f"sigma must be a number > 0, got {sigma!r}")
+
+
+def _cka(x: torch.Tensor, y: torch.Tensor, hsic: Callable, kernel: str, sigma: float) -> float:
+    _check_kernel(kernel, sigma)
+    return _cka_of_kernels(_kernel(x, kernel, sigma), _kernel(y, kernel, sigma), hsic)
+
+
+def _cka_of_kernels(k_mat: torch.Tensor, l_mat: torch.Tensor, hsic: Callable) -> float:
     value = hsic(k_mat, l_mat) / (torch.sqrt(hsic(k_mat, k_mat) * hsic(l_mat, l_mat)) + EPS)
     return float(value)
 
 
 @metric(higher_is_better=True, bounds=(None, 1.0), forgives="orthogonal map + isotropic scaling")
-def cka(a, b) -> float:
-    """Linear CKA with the biased HSIC (the reference's ``cka``, kernel ``ip``)."""
+def cka(a, b, kernel: str = "linear", sigma: float = 1.0) -> float:
+    """CKA with the biased HSIC (the reference's ``cka``; linear kernel unless ``kernel="rbf"``)."""
     x, y = _pair(a, b)
-    return _cka(x, y, hsic_biased)
+    return _cka(x, y, hsic_biased, kernel, sigma)
 
 
 @metric(higher_is_better=True, bounds=(None, 1.0), forgives="orthogonal map + isotropic scaling")
-def unbiased_cka(a, b) -> float:
-    """Linear CKA with the unbiased HSIC of Song et al. (2012); ≈ 0 for independent inputs."""
+def unbiased_cka(a, b, kernel: str = "linear", sigma: float = 1.0) -> float:
+    """CKA with the unbiased HSIC of Song et al. (2012); ≈ 0 for independent inputs."""
     x, y = _pair(a, b, min_rows=4)
-    return _cka(x, y, hsic_unbiased)
+    return _cka(x, y, hsic_unbiased, kernel, sigma)
 
 
 @metric(higher_is_better=True, bounds=(None, 1.0), forgives="orthogonal map + isotropic scaling")
@@ -147,8 +283,11 @@ def cknna(a, b, k: int = 10) -> float:
     """Unbiased linear CKA restricted to pairs that are k-nearest neighbours under both kernels."""
     x, y = _pair(a, b, min_rows=4)
     _check_k(k, len(x))
-    k_mat, l_mat = x @ x.T, y @ y.T
-    n = len(x)
+    return _cknna_of_kernels(x @ x.T, y @ y.T, k)
+
+
+def _cknna_of_kernels(k_mat: torch.Tensor, l_mat: torch.Tensor, k: int) -> float:
+    n = len(k_mat)
 
     def mask(kernel: torch.Tensor) -> torch.Tensor:
         masked = kernel.clone().fill_diagonal_(-torch.inf)
@@ -175,19 +314,81 @@ class Calibrated:
 
 
 def calibrate(
-    score: Callable, a, b, *, permutations: int = 100, seed: int = 0, maximum: float = 1.0, **kwargs
+    score: Callable,
+    a,
+    b,
+    *,
+    permutations: int = 100,
+    seed: int = 0,
+    maximum: float | None = None,
+    **kwargs,
 ) -> Calibrated:
-    """``score(a, b, **kwargs)`` and its null: B's rows shuffled ``permutations`` times (seeded)."""
+    """``score(a, b, **kwargs)`` and its null: B's rows shuffled ``permutations`` times (seeded).
+
+    ``maximum``: the score of perfect agreement, 1 unless given (k for unnormalised ``lcs_knn``).
+    Our scores are computed once per side and relabelled per shuffle (same numbers, far faster);
+    any other callable is recomputed on every shuffled copy.
+    """
+    if maximum is None:
+        unnormalised_lcs = score is lcs_knn and not kwargs.get("normalise", False)
+        maximum = float(kwargs.get("k", 10)) if unnormalised_lcs else 1.0
     if isinstance(permutations, bool) or not isinstance(permutations, int) or permutations < 1:
         raise ValueError(f"permutations must be an int >= 1, got {permutations!r}")
     x, y = _pair(a, b)
-    observed = score(x.numpy(), y.numpy(), **kwargs)
     generator = np.random.default_rng(seed)
-    null = np.array([score(x.numpy(), y.numpy()[generator.permutation(len(y))], **kwargs)
-                     for _ in range(permutations)])  # fmt: skip
+    orders = [torch.from_numpy(generator.permutation(len(y))) for _ in range(permutations)]
+    fast = _permuted_scores(score, x, y, orders, kwargs)
+    if fast is not None:
+        observed, null = fast
+    else:  # any other score: recompute it on every shuffle
+        observed = score(x.numpy(), y.numpy(), **kwargs)
+        null = np.array([score(x.numpy(), y.numpy()[order], **kwargs) for order in orders])
     mean = float(null.mean())
     p_value = float((1 + (null >= observed).sum()) / (1 + permutations))
     spread = maximum - mean
     calibrated = (observed - mean) / spread if spread > 0 else float("nan")
     return Calibrated(observed, mean, float(null.std(ddof=1)) if permutations > 1 else 0.0,
                       p_value, float(calibrated), permutations)  # fmt: skip
+
+
+def _permuted_scores(score: Callable, x, y, orders, kwargs) -> tuple[float, np.ndarray] | None:
+    """The score and its null from one pass over A and B: shuffling B's rows by π relabels B's
+    neighbour lists (π⁻¹ ∘ N_B ∘ π) and permutes its kernel (L[π][:, π]) — the same numbers as
+    recomputing them on B[π], without the n²·d work per shuffle. ``None`` for other scores."""
+    kwargs = dict(kwargs)
+    if score in _FROM_NEIGHBOURS and set(kwargs) <= {"k", "normalise"}:
+        if score is not lcs_knn and "normalise" in kwargs:
+            return None
+        k = kwargs.pop("k", 10)
+        _check_k(k, len(x))
+        from_lists = _FROM_NEIGHBOURS[score]
+        knn_a, knn_b = nearest_neighbours(x, k), nearest_neighbours(y, k)
+        observed = from_lists(knn_a, knn_b, **kwargs)
+        null = [from_lists(knn_a, torch.argsort(order)[knn_b[order]], **kwargs) for order in orders]
+        return observed, np.array(null)
+    if score in (cka, unbiased_cka) and set(kwargs) <= {"kernel", "sigma"}:
+        kernel, sigma = kwargs.get("kernel", "linear"), kwargs.get("sigma", 1.0)
+        _check_kernel(kernel, sigma)
+        hsic = hsic_biased if score is cka else hsic_unbiased
+        if score is unbiased_cka and len(x) < 4:
+            return None  # the metric's own message
+        k_mat, l_mat = _kernel(x, kernel, sigma), _kernel(y, kernel, sigma)
+        observed = _cka_of_kernels(k_mat, l_mat, hsic)
+        null = [_cka_of_kernels(k_mat, l_mat[order][:, order], hsic) for order in orders]
+        return observed, np.array(null)
+    if score is cknna and set(kwargs) <= {"k"} and len(x) >= 4:
+        k = kwargs.get("k", 10)
+        _check_k(k, len(x))
+        k_mat, l_mat = x @ x.T, y @ y.T
+        observed = _cknna_of_kernels(k_mat, l_mat, k)
+        null = [_cknna_of_kernels(k_mat, l_mat[order][:, order], k) for order in orders]
+        return observed, np.array(null)
+    return None
+
+
+_FROM_NEIGHBOURS: dict[Callable, Callable] = {
+    mutual_knn: _mutual,
+    cycle_knn: _cycle,
+    lcs_knn: _lcs,
+    edit_distance_knn: _edit,
+}
