@@ -192,7 +192,7 @@ def test_calibration_by_relabelling_equals_recomputing_on_shuffled_copies(score,
     assert fast.p_value == slow.p_value
     for other in (mutual_knn, cknna):
         quick = calibrate(other, a, b, permutations=5, k=6)
-        plain = calibrate(lambda x, y, **kw: other(x, y, **kw), a, b, permutations=5, k=6)
+        plain = calibrate(lambda x, y, f=other, **kw: f(x, y, **kw), a, b, permutations=5, k=6)
         assert quick == plain
 
 
