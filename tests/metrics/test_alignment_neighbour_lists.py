@@ -204,3 +204,24 @@ def test_lcs_calibration_uses_k_as_its_maximum():
     assert result.score == 5 and result.calibrated == pytest.approx(1.0)
     normalised = calibrate(lcs_knn, a, a, permutations=5, k=5, normalise=True)
     assert normalised.calibrated == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_linear_cka_from_features_equals_the_kernel_form(unbiased):
+    """No n × n matrix for linear CKA: the feature-space identities give the kernel form's
+    numbers (uncentred, shifted inputs, where a centring slip would show)."""
+    import torch
+
+    from identifiable.metrics.alignment import (
+        _cka_of_kernels,
+        _linear_cka,
+        hsic_biased,
+        hsic_unbiased,
+    )
+
+    x = torch.tensor(gaussian(70, 5) + 3.0)
+    y = torch.tensor(np.c_[gaussian(70, 2, seed=4), x.numpy()[:, :2] ** 2] - 1.0)
+    hsic = hsic_unbiased if unbiased else hsic_biased
+    assert _linear_cka(x, y, unbiased) == pytest.approx(
+        _cka_of_kernels(x @ x.T, y @ y.T, hsic), rel=1e-10
+    )

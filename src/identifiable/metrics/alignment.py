@@ -254,8 +254,32 @@ def _check_kernel(kernel: str, sigma: float) -> None:
         raise ValueError(f"sigma must be a number > 0, got {sigma!r}")
 
 
+def _linear_hsic(x: torch.Tensor, y: torch.Tensor, unbiased: bool) -> torch.Tensor:
+    """HSIC of the linear kernels K = XXᵀ, L = YYᵀ from the features, O(n·d_x·d_y), no n × n
+    matrix: biased tr(KHLH) = ‖(HX)ᵀ(HY)‖²_F; unbiased from tr(K̃L̃) = ‖XᵀY‖²_F − Σ_i K_ii L_ii,
+    1ᵀK̃1 = ‖Xᵀ1‖² − Σ_i K_ii and K̃1 = X(Xᵀ1) − diag K (the same numbers as the kernel form)."""
+    if not unbiased:
+        return (x - x.mean(dim=0)).T.matmul(y - y.mean(dim=0)).square().sum()
+    n = len(x)
+    k_diag, l_diag = x.square().sum(dim=1), y.square().sum(dim=1)
+    first = x.T.matmul(y).square().sum() - (k_diag * l_diag).sum()
+    k_row = x @ x.sum(dim=0) - k_diag  # K̃1
+    l_row = y @ y.sum(dim=0) - l_diag
+    second = k_row.sum() * l_row.sum() / ((n - 1) * (n - 2))
+    third = 2 * (k_row @ l_row) / (n - 2)
+    return (first + second - third) / (n * (n - 3))
+
+
+def _linear_cka(x: torch.Tensor, y: torch.Tensor, unbiased: bool) -> float:
+    cross = _linear_hsic(x, y, unbiased)
+    own = _linear_hsic(x, x, unbiased) * _linear_hsic(y, y, unbiased)
+    return float(cross / (torch.sqrt(own) + EPS))
+
+
 def _cka(x: torch.Tensor, y: torch.Tensor, hsic: Callable, kernel: str, sigma: float) -> float:
     _check_kernel(kernel, sigma)
+    if kernel == "linear":
+        return _linear_cka(x, y, unbiased=hsic is hsic_unbiased)
     return _cka_of_kernels(_kernel(x, kernel, sigma), _kernel(y, kernel, sigma), hsic)
 
 
@@ -372,6 +396,10 @@ def _permuted_scores(score: Callable, x, y, orders, kwargs) -> tuple[float, np.n
         hsic = hsic_biased if score is cka else hsic_unbiased
         if score is unbiased_cka and len(x) < 4:
             return None  # the metric's own message
+        if kernel == "linear":  # from the features: O(n·d²) per shuffle, no n × n matrix
+            unbiased = score is unbiased_cka
+            observed = _linear_cka(x, y, unbiased)
+            return observed, np.array([_linear_cka(x, y[order], unbiased) for order in orders])
         k_mat, l_mat = _kernel(x, kernel, sigma), _kernel(y, kernel, sigma)
         observed = _cka_of_kernels(k_mat, l_mat, hsic)
         null = [_cka_of_kernels(k_mat, l_mat[order][:, order], hsic) for order in orders]
