@@ -247,3 +247,27 @@ def loss_fits_table(title: str, summary) -> Table:
             cell(row, "E_y"), f"{row['r2']:.3f}", row["note"],
         )  # fmt: skip
     return table
+
+
+def scores_table(title: str, rows: list[dict]) -> Table:
+    """metric | value | (null mean | p | calibrated) | better (higher/lower) | forgives — one row
+    per number; the null columns only where the rows have them."""
+    with_null = any(row.get("permutations") for row in rows)
+    table = Table(
+        Column("metric", no_wrap=True), _numbers("value", ()),
+        *((_numbers("null mean", ()), _numbers("p", ()), _numbers("calibrated", ()))
+          if with_null else ()),
+        Column("better", no_wrap=True), Column("forgives", style="dim", overflow="fold"),
+        title=title,
+    )  # fmt: skip
+    for row in rows:
+        direction = {True: "higher", False: "lower"}.get(row.get("higher_is_better"), "—")
+        nulls = (
+            (fmt(row["null_mean"]), fmt(row["p_value"]), fmt(row["calibrated"]))
+            if with_null else ()
+        )  # fmt: skip
+        table.add_row(
+            row["metric"], fmt(row["value"]), *nulls, direction,
+            row.get("forgives") or "",
+        )  # fmt: skip
+    return table

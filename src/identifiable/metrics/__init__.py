@@ -19,6 +19,7 @@ from identifiable.metrics.identifiability import (
     nonlinear_r2,
     per_latent_r2,
 )
+from identifiable.metrics.scoring import align, score
 from identifiable.metrics.training import accuracy
 
 for _info in pkgutil.iter_modules(__path__):
@@ -29,6 +30,7 @@ __all__ = [
     "METRICS",
     "MetricInfo",
     "accuracy",
+    "align",
     "correlation_matrix",
     "declare",
     "lambda_rank_correlation",
@@ -39,4 +41,5 @@ __all__ = [
     "metric_info",
     "nonlinear_r2",
     "per_latent_r2",
+    "score",
 ]

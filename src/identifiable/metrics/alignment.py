@@ -19,7 +19,8 @@ L2-normalises each sample after clamping outliers — :func:`prepare_features`, 
   ``kernel="rbf"``: K_ij = exp(−‖a_i − a_j‖² / (2σ²)), σ = 1 by default (the reference's).
 * ``cknna`` = CKA (unbiased) restricted to mutual neighbours: HSIC_u(M∘K, M∘L), M_ij = 1[j among
   the k nearest of i under K and under L] (row-wise, self excluded), normalised by the same with
-  each kernel's own mask.
+  each kernel's own mask. Computed from the n·k listed entries (every term of HSIC_u of
+  matrices that vanish off the neighbour lists), so no n × n matrix is formed.
 * ``cycle_knn`` = (1/n) Σ_i 1[∃ j ∈ N_B(i): i ∈ N_A(j)] — can i be found again by going to a
   B-neighbour and back through A? Not symmetric, and < 1 even for identical inputs (k-NN is not
   a symmetric relation).
@@ -307,21 +308,48 @@ def cknna(a, b, k: int = 10) -> float:
     """Unbiased linear CKA restricted to pairs that are k-nearest neighbours under both kernels."""
     x, y = _pair(a, b, min_rows=4)
     _check_k(k, len(x))
-    return _cknna_of_kernels(x @ x.T, y @ y.T, k)
+    return _cknna_of_lists(*_cknna_side(x, k), nearest_neighbours(y, k), y)
 
 
-def _cknna_of_kernels(k_mat: torch.Tensor, l_mat: torch.Tensor, k: int) -> float:
-    n = len(k_mat)
+def _pair_products(x: torch.Tensor, lists: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """(n, k) inner products x_i · x_j for j in row i of ``lists``, ``chunk`` rows at a time."""
+    out = torch.empty(lists.shape, dtype=x.dtype)
+    for start in range(0, len(x), chunk):
+        rows = slice(start, start + chunk)
+        out[rows] = torch.einsum("nd,nkd->nk", x[rows], x[lists[rows]])
+    return out
 
-    def mask(kernel: torch.Tensor) -> torch.Tensor:
-        masked = kernel.clone().fill_diagonal_(-torch.inf)
-        return torch.zeros(n, n, dtype=kernel.dtype).scatter_(1, masked.topk(k, dim=1).indices, 1)
 
-    m_k, m_l = mask(k_mat), mask(l_mat)
-    both = m_k * m_l
-    cross = hsic_unbiased(both * k_mat, both * l_mat)
-    own = hsic_unbiased(m_k * k_mat, m_k * k_mat) * hsic_unbiased(m_l * l_mat, m_l * l_mat)
-    return float(cross) / (float(torch.sqrt(own)) + EPS)
+def _sparse_hsic_unbiased(lists: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """HSIC_u(A, B) of two n × n matrices that are zero outside the positions (i, lists[i, t])
+    (values ``a``, ``b`` there; the diagonal is not among them): the terms of
+    :func:`hsic_unbiased` from the n·k entries — tr(AB) = Σ_it a_it B[lists_it, i] by matching
+    i in the lists of its neighbours, column sums of A by scatter-add, row sums of B."""
+    n = len(lists)
+    back = lists[lists] == torch.arange(n)[:, None, None]  # (i, t, s): lists[lists[i, t], s] == i
+    first = (a[:, :, None] * b[lists] * back).sum()
+    columns_a = torch.zeros(n, dtype=a.dtype).index_add_(0, lists.flatten(), a.flatten())
+    second = a.sum() * b.sum() / ((n - 1) * (n - 2))
+    third = 2 * (columns_a @ b.sum(dim=1)) / (n - 2)
+    return (first + second - third) / (n * (n - 3))
+
+
+def _cknna_of_lists(
+    knn_a: torch.Tensor, products_a: torch.Tensor, own_a: torch.Tensor, knn_b, y: torch.Tensor
+) -> float:
+    """CKNNA given A's neighbour lists with their products and own term, and B."""
+    products_b_at_a = _pair_products(y, knn_a)  # L_ij at A's neighbours j of i
+    both = (knn_a[:, :, None] == knn_b[:, None, :]).any(dim=2)  # j among B's neighbours too
+    cross = _sparse_hsic_unbiased(knn_a, products_a * both, products_b_at_a * both)
+    products_b = _pair_products(y, knn_b)
+    own_b = _sparse_hsic_unbiased(knn_b, products_b, products_b)
+    return float(cross / (torch.sqrt(own_a * own_b) + EPS))
+
+
+def _cknna_side(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    knn = nearest_neighbours(x, k)
+    products = _pair_products(x, knn)
+    return knn, products, _sparse_hsic_unbiased(knn, products, products)
 
 
 @dataclass(frozen=True)
@@ -407,9 +435,10 @@ def _permuted_scores(score: Callable, x, y, orders, kwargs) -> tuple[float, np.n
     if score is cknna and set(kwargs) <= {"k"} and len(x) >= 4:
         k = kwargs.get("k", 10)
         _check_k(k, len(x))
-        k_mat, l_mat = x @ x.T, y @ y.T
-        observed = _cknna_of_kernels(k_mat, l_mat, k)
-        null = [_cknna_of_kernels(k_mat, l_mat[order][:, order], k) for order in orders]
+        side_a, knn_b = _cknna_side(x, k), nearest_neighbours(y, k)
+        observed = _cknna_of_lists(*side_a, knn_b, y)
+        null = [_cknna_of_lists(*side_a, torch.argsort(order)[knn_b[order]], y[order])
+                for order in orders]  # fmt: skip
         return observed, np.array(null)
     return None
 
