@@ -1,8 +1,8 @@
 """The one-way chain of ../shared/DESIGN.md's layout section, checked on the real import graph.
 
 cli → sweep/report → run → experiments → learners/causal →
-worlds/losses/models/metrics/optim/analysis → progress/_validation/device/config/claims/store
-(``analysis``, fits of result tables, sits with the metrics: it reads arrays and tables and
+worlds/losses/models/metrics/optim/analysis → progress/_validation/array_files/device/config/
+claims/store (``array_files`` reads users' arrays for the CLI, next to ``_validation``; ``analysis``, fits of result tables, sits with the metrics: it reads arrays and tables and
 imports nothing above). An import may only point to a lower layer; learners never import metrics
 or experiments (the experiment passes a ``monitor``).
 """
@@ -13,7 +13,7 @@ import sys
 from _imports import component_graph
 
 LAYERS = [
-    {"progress", "_validation", "device", "config", "claims", "store"},
+    {"progress", "_validation", "array_files", "device", "config", "claims", "store"},
     {"worlds", "losses", "models", "metrics", "optim", "analysis"},
     {"learners", "causal"},
     {"experiments"},
