@@ -83,7 +83,6 @@ from sklearn.svm import LinearSVC
 
 from identifiable._validation import as_2d_array, check_same_rows
 from identifiable.metrics._registry import declare, metric
-from identifiable.worlds.factors import FactorWorld, sample_factors
 
 __all__ = [
     "beta_vae_score",
@@ -486,8 +485,16 @@ def modularity_explicitness(
 
 
 # -- sampler metrics -------------------------------------------------------------------------
+def _draw_factors(world, n: int, *, generator: torch.Generator) -> torch.Tensor:
+    """(n, F) factor indices, column j uniform on 0 … s_j − 1 (the draws of
+    :func:`identifiable.worlds.factors.sample_factors`; metrics do not import worlds)."""
+    top = torch.tensor(tuple(world.factor_sizes), dtype=torch.float64)
+    u = torch.rand((n, len(top)), generator=generator, dtype=torch.float64)
+    return torch.minimum((u * top).floor(), top - 1).long()
+
+
 def _sampler_inputs(world, encode, batch_size: int, counts: dict[str, int]) -> tuple[int, ...]:
-    if not isinstance(world, FactorWorld):
+    if not (hasattr(world, "factor_sizes") and callable(getattr(world, "observe", None))):
         raise ValueError(
             "world must have factor_sizes and observe(factors, *, generator) "
             f"(a FactorWorld), got {type(world).__name__}"
@@ -532,8 +539,8 @@ def _fixed_pairs(world, encode, sizes, batch_size, n_points, rng, generator):
     """BetaVAE points: labels k (numpy), then f₁, f₂ (torch) with f₂[:, k] = f₁[:, k];
     features mean |z(x₁) − z(x₂)| over each batch."""
     k = rng.integers(len(sizes), size=n_points)
-    f1 = sample_factors(world, n_points * batch_size, generator=generator)
-    f2 = sample_factors(world, n_points * batch_size, generator=generator)
+    f1 = _draw_factors(world, n_points * batch_size, generator=generator)
+    f2 = _draw_factors(world, n_points * batch_size, generator=generator)
     f1 = f1.view(n_points, batch_size, -1)
     f2 = f2.view(n_points, batch_size, -1)
     index = torch.from_numpy(k)
@@ -544,7 +551,7 @@ def _fixed_pairs(world, encode, sizes, batch_size, n_points, rng, generator):
 
 
 def beta_vae_score(
-    world: FactorWorld,
+    world,
     encode: Callable,
     *,
     batch_size: int = 64,
@@ -582,7 +589,7 @@ def _votes(world, encode, sizes, batch_size, n_points, rng, generator, variances
     """FactorVAE votes (F, n_codes): labels k (numpy), then one batch per point (torch) with
     factor k fixed to its first row's value; the active code of least variance / global votes."""
     k = rng.integers(len(sizes), size=n_points)
-    f = sample_factors(world, n_points * batch_size, generator=generator)
+    f = _draw_factors(world, n_points * batch_size, generator=generator)
     f = f.view(n_points, batch_size, -1)
     index = torch.from_numpy(k)
     rows = torch.arange(n_points)
@@ -598,7 +605,7 @@ def _votes(world, encode, sizes, batch_size, n_points, rng, generator, variances
 
 
 def factor_vae_score(
-    world: FactorWorld,
+    world,
     encode: Callable,
     *,
     batch_size: int = 64,
@@ -626,7 +633,7 @@ def factor_vae_score(
         raise ValueError(f"prune_threshold must be >= 0, got {prune_threshold!r}")
     rng = np.random.default_rng(_check_int("seed", seed, 0))
     generator = torch.Generator().manual_seed(seed)
-    everything = sample_factors(world, num_variance_estimate, generator=generator)
+    everything = _draw_factors(world, num_variance_estimate, generator=generator)
     variances = _encode(world, encode, everything, generator).var(axis=0, ddof=1)
     active = np.sqrt(variances) >= prune_threshold
     if not active.any():
