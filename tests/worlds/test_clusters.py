@@ -47,3 +47,22 @@ def test_latents_concentrate_around_their_cluster_vector_as_kappa_grows(generato
 def test_bad_parameters_raise_one_line_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ClusterWorld(mixing=LeakyMLPMixing(n_layers=1), **kwargs)
+
+
+def test_pairs_add_vmf_positives_around_each_draw():
+    """Positives are fresh vMF(z, κ_pair) draws on the sphere, observed through the same g;
+    mean cosine ≈ A_n(κ) (≈ 1 − (n − 1)/(2κ) for large κ), tighter for larger κ_pair."""
+    import torch
+
+    from identifiable.worlds.clusters import ClusterWorld
+
+    cos = {}
+    for kappa in (10.0, 100.0):
+        world = ClusterWorld(n_latents=5, n_clusters=10, n_indices=10, pair_kappa=kappa)
+        batch = world.pairs(4000, generator=torch.Generator().manual_seed(0))
+        assert torch.allclose(batch.x_pos, world.observe(batch.z_pos))
+        assert torch.allclose(batch.z_pos.norm(dim=1), torch.ones(4000), atol=1e-5)
+        cos[kappa] = float((batch.z * batch.z_pos).sum(dim=1).mean())
+    assert cos[100.0] > 0.97 and 0.7 < cos[10.0] < 0.85
+    with pytest.raises(ValueError, match="pair_kappa must be > 0"):
+        ClusterWorld(pair_kappa=0.0)

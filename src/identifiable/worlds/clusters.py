@@ -8,6 +8,9 @@ To Invert the Data Generating Process", arXiv:2410.21869; official code klindtla
     i ~ U{0, …, N − 1},  c = i mod C          (sample index and its cluster label)
     z ~ vMF(v_c, κ),     x = g(z)             (g: random invertible leaky-ReLU MLP)
 
+``pairs`` adds contrastive positives around each draw, z̃ ~ vMF(z, κ_pair) (Zimmermann et al.
+(2021), arXiv:2102.08850), so InfoNCE, cross-entropy and DIET learners can share one world.
+
 As in the reference, an index is a label, not a stored point: every draw of index i gets a fresh
 z from its cluster's vMF, so indices of the same cluster are exchangeable (DIET then has N classes
 with C distinct distributions).
@@ -21,6 +24,7 @@ from typing import NamedTuple
 
 import torch
 
+from identifiable.worlds.base import PairBatch
 from identifiable.worlds.latents import sample_vmf
 from identifiable.worlds.mixing import LeakyMLPMixing, Mixing
 
@@ -43,6 +47,7 @@ class ClusterWorld:
     n_indices:   number of sample indices N (≥ C); the classes of DIET.
     kappa:       vMF concentration around each cluster vector (> 0; larger = tighter clusters).
     seed:        draws the cluster vectors (the mixing has its own seed).
+    pair_kappa:  vMF concentration of the positives of :meth:`pairs` around each draw (> 0).
 
     >>> world = ClusterWorld(n_latents=5, n_clusters=100, kappa=10.0)
     >>> batch = world.sample(1024, generator=torch.Generator().manual_seed(0))
@@ -54,6 +59,7 @@ class ClusterWorld:
     kappa: float = 10.0
     mixing: Mixing = field(default_factory=lambda: LeakyMLPMixing(n_layers=4))
     seed: int = 0
+    pair_kappa: float = 10.0
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -66,10 +72,12 @@ class ClusterWorld:
                 f"n_indices must be an int >= n_clusters = {self.n_clusters}, "
                 f"got {self.n_indices!r}"
             )
-        if not (isinstance(self.kappa, int | float) and math.isfinite(self.kappa)):
-            raise ValueError(f"kappa must be a finite number > 0, got {self.kappa!r}")
-        if self.kappa <= 0:
-            raise ValueError(f"kappa must be > 0, got {self.kappa}")
+        for name in ("kappa", "pair_kappa"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
 
     @property
     def cluster_vectors(self) -> torch.Tensor:
@@ -93,3 +101,9 @@ class ClusterWorld:
         centres = self.cluster_vectors.to(generator.device)[label]
         z = sample_vmf(centres, float(self.kappa), generator)
         return ClusterBatch(z, self.observe(z), index, label)
+
+    def pairs(self, n: int, *, generator: torch.Generator) -> PairBatch:
+        """n draws (as :meth:`sample`) and a positive for each, z̃ ~ vMF(z, pair_kappa)."""
+        batch = self.sample(n, generator=generator)
+        z_pos = sample_vmf(batch.z, float(self.pair_kappa), generator)
+        return PairBatch(batch.z, z_pos, batch.x, self.observe(z_pos))
