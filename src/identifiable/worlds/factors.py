@@ -24,11 +24,13 @@ i_f ∈ {0, …, s_f − 1} has the latent value
 
 and the observation is x = g(z) for one random invertible mixing g drawn once from ``seed``
 (by default :class:`~identifiable.worlds.mixing.LeakyMLPMixing`, square: x has F dimensions).
+:class:`SpriteFactors` is dSprites itself on our renderer: shape, position, scale, rotation and
+hue of one sprite, each on a grid, observed as images.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol, runtime_checkable
 
@@ -36,8 +38,9 @@ import torch
 
 from identifiable.worlds.base import Batch
 from identifiable.worlds.mixing import LeakyMLPMixing, Mixing, MixingFunction
+from identifiable.worlds.sprites import FACTORS, SpritesWorld
 
-__all__ = ["FactorWorld", "GridWorld", "sample_factors"]
+__all__ = ["FactorWorld", "GridWorld", "SpriteFactors", "sample_factors"]
 
 
 @runtime_checkable
@@ -129,3 +132,58 @@ class GridWorld:
         factors = sample_factors(self, n, generator=generator)
         z = self.latents(factors)
         return Batch(z, self.mixing_function(z))
+
+
+@dataclass(frozen=True)
+class SpriteFactors:
+    """Single-sprite scenes with every factor on a grid — dSprites' design on our renderer
+    (:class:`~identifiable.worlds.sprites.SpritesWorld`): factor 0 is the shape (one value per
+    name in ``sprites.shapes``), factors 1–5 are position x, position y, scale, rotation and hue,
+    each at ``sizes[f]`` bin centres of its range in ``sprites``. Observations are the rendered
+    images (n, 3, S, S), noise-free.
+
+    >>> world = SpriteFactors(SpritesWorld(image_size=32), sizes=(4, 4, 3, 4, 5))
+    >>> world.factor_sizes
+    (3, 4, 4, 3, 4, 5)
+    """
+
+    sprites: SpritesWorld = field(default_factory=lambda: SpritesWorld(image_size=32))
+    sizes: tuple[int, int, int, int, int] = (8, 8, 4, 6, 6)
+
+    def __post_init__(self) -> None:
+        if self.sprites.n_objects != 1 or self.sprites.min_objects is not None:
+            raise ValueError(
+                "SpriteFactors needs a SpritesWorld with n_objects=1, min_objects=None"
+            )
+        if len(tuple(self.sizes)) != len(FACTORS):
+            raise ValueError(f"sizes must give {len(FACTORS)} counts ({', '.join(FACTORS)})")
+        object.__setattr__(self, "sizes", _check_sizes(self.sizes))
+
+    @property
+    def factor_sizes(self) -> tuple[int, ...]:
+        return (self.sprites.n_shapes, *self.sizes)
+
+    def values(self, factors: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The shape index and the five continuous factor values of (n, 6) indices."""
+        factors = torch.as_tensor(factors)
+        if factors.ndim != 2 or factors.shape[1] != len(self.factor_sizes):
+            raise ValueError(f"factors must have shape (n, 6), got {tuple(factors.shape)}")
+        sizes = torch.tensor(self.factor_sizes)
+        if factors.is_floating_point() or ((factors < 0) | (factors >= sizes)).any():
+            raise ValueError(
+                f"factors must be integer indices in 0 … size − 1, {self.factor_sizes}"
+            )
+        out = {"shape": factors[:, 0]}
+        for j, name in enumerate(FACTORS, start=1):
+            low, high = getattr(self.sprites, f"{name}_range")
+            centre = (2.0 * factors[:, j].float() + 1.0) / (2.0 * self.factor_sizes[j])
+            out[name] = low + (high - low) * centre
+        return out
+
+    def observe(self, factors: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
+        """The rendered images of the given factor indices (``generator`` is not used)."""
+        v = self.values(factors)
+        images, _ = self.sprites.render(
+            v["shape"][:, None], *(v[name][:, None] for name in FACTORS)
+        )
+        return images
