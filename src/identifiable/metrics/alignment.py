@@ -112,6 +112,13 @@ def nearest_neighbours(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tens
     return out
 
 
+def _neighbour_lists(a, b, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Checked inputs → each side's (n, k) ordered neighbour lists."""
+    x, y = _pair(a, b, min_rows=3)
+    _check_k(k, len(x))
+    return nearest_neighbours(x, k), nearest_neighbours(y, k)
+
+
 @metric(
     higher_is_better=True,
     bounds=(0.0, 1.0),
@@ -119,9 +126,7 @@ def nearest_neighbours(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tens
 )
 def mutual_knn(a, b, k: int = 10) -> float:
     """Mean share of each sample's k nearest neighbours (inner product) that A and B agree on."""
-    x, y = _pair(a, b, min_rows=3)
-    _check_k(k, len(x))
-    return _mutual(nearest_neighbours(x, k), nearest_neighbours(y, k))
+    return _mutual(*_neighbour_lists(a, b, k))
 
 
 def _mutual(knn_a: torch.Tensor, knn_b: torch.Tensor) -> float:
@@ -136,9 +141,7 @@ def _mutual(knn_a: torch.Tensor, knn_b: torch.Tensor) -> float:
 )
 def cycle_knn(a, b, k: int = 10) -> float:
     """Share of samples found again among the A-neighbours of their B-neighbours (asymmetric)."""
-    x, y = _pair(a, b, min_rows=3)
-    _check_k(k, len(x))
-    return _cycle(nearest_neighbours(x, k), nearest_neighbours(y, k))
+    return _cycle(*_neighbour_lists(a, b, k))
 
 
 def _cycle(knn_a: torch.Tensor, knn_b: torch.Tensor) -> float:
@@ -176,9 +179,7 @@ def _ordered_list_dp(first: torch.Tensor, second: torch.Tensor, levenshtein: boo
 )
 def lcs_knn(a, b, k: int = 10, normalise: bool = False) -> float:
     """Mean longest common subsequence of the ordered k-NN lists (in [0, k]; ``normalise``: /k)."""
-    x, y = _pair(a, b, min_rows=3)
-    _check_k(k, len(x))
-    return _lcs(nearest_neighbours(x, k), nearest_neighbours(y, k), normalise)
+    return _lcs(*_neighbour_lists(a, b, k), normalise)
 
 
 def _lcs(knn_a: torch.Tensor, knn_b: torch.Tensor, normalise: bool = False) -> float:
@@ -193,9 +194,7 @@ def _lcs(knn_a: torch.Tensor, knn_b: torch.Tensor, normalise: bool = False) -> f
 )
 def edit_distance_knn(a, b, k: int = 10) -> float:
     """1 − mean Levenshtein distance of the ordered k-NN lists / k."""
-    x, y = _pair(a, b, min_rows=3)
-    _check_k(k, len(x))
-    return _edit(nearest_neighbours(x, k), nearest_neighbours(y, k))
+    return _edit(*_neighbour_lists(a, b, k))
 
 
 def _edit(knn_a: torch.Tensor, knn_b: torch.Tensor) -> float:
