@@ -101,6 +101,12 @@ ORACLES: dict[str, list[str]] = {
     "src/identifiable/metrics/slots.py": ["tests/metrics/test_slots*.py"],
     "src/identifiable/metrics/token_frequency.py": ["tests/metrics/test_token_frequency*.py"],
     "src/identifiable/metrics/alignment.py": ["tests/metrics/test_alignment*.py"],
+    "src/identifiable/metrics/disentanglement.py": ["tests/metrics/test_disentanglement*.py"],
+    "src/identifiable/metrics/scoring.py": ["tests/metrics/test_scoring.py"],
+    "src/identifiable/worlds/factors.py": [
+        "tests/metrics/test_disentanglement*.py",
+        "tests/worlds/test_sprite_factors.py",
+    ],
     "src/identifiable/worlds/markov_text.py": ["tests/worlds/test_markov_text*.py"],
     "src/identifiable/analysis/scaling.py": ["tests/analysis/test_scaling*.py"],
     "src/identifiable/losses/slots.py": ["tests/losses/test_slot_losses*.py"],
