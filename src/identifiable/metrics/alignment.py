@@ -72,6 +72,10 @@ __all__ = [
 ]
 
 EPS = 1e-6  # the reference's guard, outside the square root
+#: Up to this many rows the null of a wide linear CKA permutes the n × n kernels (O(n²) per
+#: shuffle) instead of recomputing the d_A × d_B cross-covariance (O(n·d_A·d_B)); beyond it the
+#: features are used whatever the width, so memory stays O(n·d).
+KERNEL_NULL_ROWS = 4096
 
 
 def _pair(a, b, min_rows: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
@@ -333,13 +337,19 @@ def _sparse_hsic_unbiased(lists: torch.Tensor, a: torch.Tensor, b: torch.Tensor)
     return (first + second - third) / (n * (n - 3))
 
 
+def _cknna_cross(
+    knn_a: torch.Tensor, products_a: torch.Tensor, knn_b: torch.Tensor, products_b_at_a
+) -> torch.Tensor:
+    """HSIC_u(M∘K, M∘L) from A's lists and products, B's lists and L at A's listed pairs."""
+    both = (knn_a[:, :, None] == knn_b[:, None, :]).any(dim=2)  # j among B's neighbours too
+    return _sparse_hsic_unbiased(knn_a, products_a * both, products_b_at_a * both)
+
+
 def _cknna_of_lists(
     knn_a: torch.Tensor, products_a: torch.Tensor, own_a: torch.Tensor, knn_b, y: torch.Tensor
 ) -> float:
     """CKNNA given A's neighbour lists with their products and own term, and B."""
-    products_b_at_a = _pair_products(y, knn_a)  # L_ij at A's neighbours j of i
-    both = (knn_a[:, :, None] == knn_b[:, None, :]).any(dim=2)  # j among B's neighbours too
-    cross = _sparse_hsic_unbiased(knn_a, products_a * both, products_b_at_a * both)
+    cross = _cknna_cross(knn_a, products_a, knn_b, _pair_products(y, knn_a))
     products_b = _pair_products(y, knn_b)
     own_b = _sparse_hsic_unbiased(knn_b, products_b, products_b)
     return float(cross / (torch.sqrt(own_a * own_b) + EPS))
@@ -420,26 +430,58 @@ def _permuted_scores(score: Callable, x, y, orders, kwargs) -> tuple[float, np.n
     if score in (cka, unbiased_cka) and set(kwargs) <= {"kernel", "sigma"}:
         kernel, sigma = kwargs.get("kernel", "linear"), kwargs.get("sigma", 1.0)
         _check_kernel(kernel, sigma)
-        hsic = hsic_biased if score is cka else hsic_unbiased
         if score is unbiased_cka and len(x) < 4:
             return None  # the metric's own message
-        if kernel == "linear":  # from the features: O(n·d²) per shuffle, no n × n matrix
+        narrow = x.shape[1] * y.shape[1] <= len(x) or len(x) > KERNEL_NULL_ROWS
+        if kernel == "linear" and narrow:  # from the features: O(n·d_A·d_B) per shuffle
             unbiased = score is unbiased_cka
             observed = _linear_cka(x, y, unbiased)
             return observed, np.array([_linear_cka(x, y[order], unbiased) for order in orders])
         k_mat, l_mat = _kernel(x, kernel, sigma), _kernel(y, kernel, sigma)
-        observed = _cka_of_kernels(k_mat, l_mat, hsic)
-        null = [_cka_of_kernels(k_mat, l_mat[order][:, order], hsic) for order in orders]
-        return observed, np.array(null)
+        return _kernel_null(k_mat, l_mat, orders, unbiased=score is unbiased_cka)
     if score is cknna and set(kwargs) <= {"k"} and len(x) >= 4:
         k = kwargs.get("k", 10)
         _check_k(k, len(x))
-        side_a, knn_b = _cknna_side(x, k), nearest_neighbours(y, k)
-        observed = _cknna_of_lists(*side_a, knn_b, y)
-        null = [_cknna_of_lists(*side_a, torch.argsort(order)[knn_b[order]], y[order])
-                for order in orders]  # fmt: skip
-        return observed, np.array(null)
+        (knn_a, products_a, own_a), (knn_b, _, own_b) = _cknna_side(x, k), _cknna_side(y, k)
+        scale = float(torch.sqrt(own_a * own_b)) + EPS  # both own terms: permutation-invariant
+        l_mat = y @ y.T if len(y) <= KERNEL_NULL_ROWS else None
+        null = []
+        for order in [torch.arange(len(y)), *orders]:
+            lists_b = torch.argsort(order)[knn_b[order]]  # B[π]'s lists: π⁻¹ ∘ N_B ∘ π
+            rows, cols = order[:, None], order[knn_a]  # L of B[π] at A's pairs (i, j)
+            at_a = l_mat[rows, cols] if l_mat is not None else torch.einsum(
+                "nd,nkd->nk", y[order], y[cols])  # fmt: skip
+            null.append(float(_cknna_cross(knn_a, products_a, lists_b, at_a)) / scale)
+        return null[0], np.array(null[1:])
     return None
+
+
+def _kernel_null(k_mat, l_mat, orders, unbiased: bool) -> tuple[float, np.ndarray]:
+    """CKA of K and L and of K against each L[π][:, π], with everything that a permutation
+    does not change computed once: HSIC(K, K), HSIC(L, L), the centred (biased) or zero-diagonal
+    (unbiased) K, the sums of K̃ and L̃ and L̃'s row sums (permuted, not recomputed); per shuffle
+    one n² product — the same terms as :func:`hsic_biased` / :func:`hsic_unbiased`."""
+    hsic = hsic_unbiased if unbiased else hsic_biased
+    scale = float(torch.sqrt(hsic(k_mat, k_mat) * hsic(l_mat, l_mat))) + EPS
+    n = len(k_mat)
+    if unbiased:
+        kt = k_mat - torch.diag(torch.diagonal(k_mat))
+        lt = l_mat - torch.diag(torch.diagonal(l_mat))
+        second = kt.sum() * lt.sum() / ((n - 1) * (n - 2))
+        columns_k, rows_l = kt.sum(dim=0), lt.sum(dim=1)
+    else:
+        centred = k_mat - k_mat.mean(dim=0) - k_mat.mean(dim=1, keepdim=True) + k_mat.mean()
+    values = []
+    for order in [torch.arange(n), *orders]:
+        permuted = l_mat[order][:, order]
+        if unbiased:
+            lp = permuted - torch.diag(torch.diagonal(permuted))
+            third = 2 * (columns_k @ rows_l[order]) / (n - 2)
+            value = ((kt * lp.T).sum() + second - third) / (n * (n - 3))
+        else:
+            value = (centred * permuted.T).sum()
+        values.append(float(value) / scale)
+    return values[0], np.array(values[1:])
 
 
 _FROM_NEIGHBOURS: dict[Callable, Callable] = {
