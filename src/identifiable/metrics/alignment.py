@@ -72,9 +72,10 @@ __all__ = [
 ]
 
 EPS = 1e-6  # the reference's guard, outside the square root
-#: Up to this many rows the null of a wide linear CKA permutes the n × n kernels (O(n²) per
-#: shuffle) instead of recomputing the d_A × d_B cross-covariance (O(n·d_A·d_B)); beyond it the
-#: features are used whatever the width, so memory stays O(n·d).
+#: Up to this many rows the null of a wide linear CKA (d_A·d_B > 64 n) permutes the n × n
+#: kernels (O(n²) memory-bound work per shuffle) instead of recomputing the d_A × d_B
+#: cross-covariance (O(n·d_A·d_B) flops); beyond it the features are used whatever the width,
+#: so memory stays O(n·d).
 KERNEL_NULL_ROWS = 4096
 
 
@@ -432,11 +433,9 @@ def _permuted_scores(score: Callable, x, y, orders, kwargs) -> tuple[float, np.n
         _check_kernel(kernel, sigma)
         if score is unbiased_cka and len(x) < 4:
             return None  # the metric's own message
-        narrow = x.shape[1] * y.shape[1] <= len(x) or len(x) > KERNEL_NULL_ROWS
-        if kernel == "linear" and narrow:  # from the features: O(n·d_A·d_B) per shuffle
-            unbiased = score is unbiased_cka
-            observed = _linear_cka(x, y, unbiased)
-            return observed, np.array([_linear_cka(x, y[order], unbiased) for order in orders])
+        narrow = x.shape[1] * y.shape[1] <= 64 * len(x) or len(x) > KERNEL_NULL_ROWS
+        if kernel == "linear" and narrow:  # from the features: one d_A × d_B product a shuffle
+            return _linear_null(x, y, orders, unbiased=score is unbiased_cka)
         k_mat, l_mat = _kernel(x, kernel, sigma), _kernel(y, kernel, sigma)
         return _kernel_null(k_mat, l_mat, orders, unbiased=score is unbiased_cka)
     if score is cknna and set(kwargs) <= {"k"} and len(x) >= 4:
@@ -454,6 +453,29 @@ def _permuted_scores(score: Callable, x, y, orders, kwargs) -> tuple[float, np.n
             null.append(float(_cknna_cross(knn_a, products_a, lists_b, at_a)) / scale)
         return null[0], np.array(null[1:])
     return None
+
+
+def _linear_null(x, y, orders, unbiased: bool) -> tuple[float, np.ndarray]:
+    """Linear CKA of A and B and of A against each B[π] from the features, with everything a
+    permutation leaves unchanged computed once (the own HSICs, centred columns, K's diagonal and
+    row sums): per shuffle one Xᵀ Y[π] product — the terms of :func:`_linear_hsic`."""
+    n = len(x)
+    scale = float(torch.sqrt(_linear_hsic(x, x, unbiased) * _linear_hsic(y, y, unbiased))) + EPS
+    if unbiased:
+        k_diag, l_diag = x.square().sum(dim=1), y.square().sum(dim=1)
+        k_row, l_row = x @ x.sum(dim=0) - k_diag, y @ y.sum(dim=0) - l_diag
+        second = k_row.sum() * l_row.sum() / ((n - 1) * (n - 2))
+    else:
+        x, y = x - x.mean(dim=0), y - y.mean(dim=0)  # column means do not change under π
+    values = []
+    for order in [torch.arange(n), *orders]:
+        cross = x.T.matmul(y[order]).square().sum()
+        if unbiased:
+            first = cross - (k_diag * l_diag[order]).sum()
+            third = 2 * (k_row @ l_row[order]) / (n - 2)
+            cross = (first + second - third) / (n * (n - 3))
+        values.append(float(cross) / scale)
+    return values[0], np.array(values[1:])
 
 
 def _kernel_null(k_mat, l_mat, orders, unbiased: bool) -> tuple[float, np.ndarray]:
