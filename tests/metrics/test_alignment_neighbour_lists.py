@@ -229,16 +229,28 @@ def test_linear_cka_from_features_equals_the_kernel_form(unbiased):
     )
 
 
-def test_wide_linear_cka_null_permutes_kernels_with_the_same_numbers():
-    """Width² > n: the null permutes the kernels instead of recomputing XᵀY per shuffle; the
-    numbers equal rescoring every shuffled copy."""
+def test_wide_linear_cka_null_permutes_kernels_with_the_same_numbers(monkeypatch):
+    """Width² > 64 n: the null permutes the kernels instead of recomputing XᵀY per shuffle (and
+    RBF kernels always do); the numbers equal rescoring every shuffled copy, biased and
+    unbiased, and a narrow input takes the feature path with the same numbers too."""
+    from identifiable.metrics import alignment
     from identifiable.metrics.alignment import calibrate
 
-    a = gaussian(40, 12)
-    b = a @ gaussian(12, 9, seed=6) + gaussian(40, 9, seed=7)
-    for score in (cka, unbiased_cka):
-        fast = calibrate(score, a, b, permutations=6, seed=1)
-        slow = calibrate(lambda x, y, f=score: f(x, y), a, b, permutations=6, seed=1)
-        assert fast.score == pytest.approx(slow.score, abs=1e-12)
-        assert fast.null_mean == pytest.approx(slow.null_mean, abs=1e-12)
-        assert fast.p_value == slow.p_value
+    calls = []
+    real = alignment._kernel_null
+    monkeypatch.setattr(alignment, "_kernel_null", lambda *a, **k: calls.append(1) or real(*a, **k))
+    a = gaussian(20, 40) + 1.0  # 40 · 45 = 1 800 > 64 · 20: the kernel path
+    b = np.c_[a[:, :30] @ gaussian(30, 30, seed=6), gaussian(20, 15, seed=7)] - 0.5
+    rbf = {"kernel": "rbf", "sigma": 3.0}
+    cases = [(cka, {}), (unbiased_cka, {}), (cka, rbf), (unbiased_cka, rbf),
+             (unbiased_cka, {"sigma": 2.0})]  # fmt: skip
+    for x, y in ((a, b), (a[:, :3], b[:, :4])):
+        for score, kwargs in cases:
+            fast = calibrate(score, x, y, permutations=6, seed=1, **kwargs)
+            slow = calibrate(lambda p, q, f=score, **kw: f(p, q, **kw), x, y, permutations=6,
+                             seed=1, **kwargs)  # fmt: skip
+            assert fast.score == pytest.approx(slow.score, rel=1e-9, abs=1e-12), (score, kwargs)
+            assert fast.null_mean == pytest.approx(slow.null_mean, rel=1e-9, abs=1e-12)
+            assert fast.null_std == pytest.approx(slow.null_std, rel=1e-7, abs=1e-12)
+            assert fast.p_value == slow.p_value
+    assert len(calls) == 5 + 2  # wide: all five; narrow: the two RBF cases only
