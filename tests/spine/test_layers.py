@@ -2,7 +2,8 @@
 
 cli → sweep/report → run → experiments → learners/causal →
 worlds/losses/models/metrics/optim/analysis → progress/_validation/array_files/device/config/
-claims/store (``array_files`` reads users' arrays for the CLI, next to ``_validation``; ``analysis``, fits of result tables, sits with the metrics: it reads arrays and tables and
+claims/store (``array_files`` reads users' arrays for the CLI, next to ``_validation``;
+``analysis``, fits of result tables, sits with the metrics: it reads arrays and tables and
 imports nothing above). An import may only point to a lower layer; learners never import metrics
 or experiments (the experiment passes a ``monitor``).
 """
