@@ -8,7 +8,9 @@ import pytest
 from identifiable.experiments.exchangeable_causal import CLAIMS, Config, figures, run, summarise
 
 pytest.importorskip("causallearn", reason="needs the causal-discovery extra (causal-learn)")
-TINY = dict(environments=(40, 80), variability=("both", "none"), seeds=2, repetitions=3)
+METHODS = ("cdf", "cdf_strict", "fci", "ges", "random")  # DirectLiNGAM needs the lingam extra
+TINY = dict(environments=(40, 80), variability=("both", "none"), seeds=2, repetitions=3,
+            methods=METHODS)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +20,8 @@ def tiny():
 
 def test_every_method_mode_environment_and_seed_is_scored(tiny):
     table = tiny.curves
-    assert len(table) == 2 * 2 * 2 * 6
-    assert set(table["method"]) == {"cdf", "cdf_strict", "direct_lingam", "fci", "ges", "random"}
+    assert len(table) == 2 * 2 * 2 * 5
+    assert set(table["method"]) == set(METHODS)
     assert table["accuracy"].between(0, 1).all()
     assert (table[table.method == "cdf"]["accuracy"].to_numpy()
             >= table[table.method == "cdf_strict"]["accuracy"].to_numpy()).all()  # fmt: skip
@@ -63,3 +65,11 @@ def test_claims_and_bad_configs():
             Config(**overrides)
         assert "\n" not in str(error.value)
     assert np.isfinite(Config().alpha)
+
+
+def test_a_missing_lingam_is_one_line_naming_its_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "lingam", None)
+    with pytest.raises(ValueError, match=r"pip install 'identifiable\[lingam\]'"):
+        run(Config(environments=(8,), seeds=1, repetitions=1))

@@ -34,7 +34,7 @@ __all__ = ["CausalDeFinetti", "decide", "require"]
 EXTRA = "causal-discovery"
 
 
-def require(module: str, package: str):
+def require(module: str, package: str, extra: str = EXTRA):
     """Import ``module`` or fail with one line naming the extra that installs ``package``."""
     import importlib
 
@@ -42,7 +42,7 @@ def require(module: str, package: str):
         return importlib.import_module(module)
     except ImportError as error:
         raise ValueError(
-            f"{package} is needed for this; install it with pip install 'identifiable[{EXTRA}]'"
+            f"{package} is needed for this; install it with pip install 'identifiable[{extra}]'"
         ) from error
 
 

@@ -21,7 +21,9 @@ parity, and said so in the experiment. NOTEARS (Zheng et al. 2018) is left out: 
 implementation (causalnex) needs Python < 3.11 and no maintained package provides it.
 ``random_guess`` draws uniformly from the three structures (chance 1/3).
 
-Needs the optional extra ``causal-discovery`` (lingam, causal-learn).
+Needs the optional extras ``causal-discovery`` (causal-learn: FCI, GES) and ``lingam``
+(DirectLiNGAM; kept apart because lingam caps scipy at 1.13.1, and installing it downgrades
+scipy and numpy for everything else).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _check_mapping(mapping: str) -> None:
 def direct_lingam(data, *, mapping: str = "reference", seed: int = 0) -> int | None:
     """DirectLiNGAM's structure (module docs); ``mapping`` does not change it (B is directed)."""
     _check_mapping(mapping)
-    lingam = require("lingam", "lingam")
+    lingam = require("lingam", "lingam", extra="lingam")
     model = lingam.DirectLiNGAM(random_state=seed).fit(_pooled(data))
     edges = model.adjacency_matrix_ != 0
     if edges[1, 0] and not edges[0, 1]:

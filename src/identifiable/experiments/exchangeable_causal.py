@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 
 from identifiable._validation import check
-from identifiable.causal.causal_de_finetti import CausalDeFinetti, decide
+from identifiable.causal.causal_de_finetti import CausalDeFinetti, decide, require
 from identifiable.causal.structure_baselines import BASELINES, random_guess
 from identifiable.claims import Claim, Expectation
 from identifiable.experiments._common import mean_interval
@@ -133,6 +133,9 @@ def repetition(cfg: Config, mode: str, n_env: int, seed: int, rep: int) -> dict[
 def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     """Every mode × E × seed × repetition; one row per (mode, E, seed, method) with its
     accuracy over the repetitions."""
+    require("causallearn", "causal-learn")  # one line naming the extra, before any work
+    if "direct_lingam" in cfg.methods:
+        require("lingam", "lingam (the direct_lingam baseline; or drop it from methods)", "lingam")
     jobs = list(itertools.product(cfg.variability, cfg.environments, range(cfg.seeds)))
     rows = []
     for i, (mode, n_env, seed) in enumerate(jobs):
