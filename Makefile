@@ -13,6 +13,11 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev,ray,causal-discovery]"
+	@# DirectLiNGAM (the exchangeable-causal baseline): lingam pins scipy<=1.13.1 and pygam
+	@# scipy<1.17, which would downgrade scipy/numpy for everything; both import and run with the
+	@# current ones (tests/causal/test_causal_de_finetti.py), so they go in without their pins
+	$(PY) -m pip install -q "statsmodels>=0.14" "networkx>=3" "progressbar2>=4.2,<5" numdifftools sympy autograd graphviz
+	$(PY) -m pip install -q --no-deps "lingam>=1.8" "pygam>=0.9" "psy>=0.0.1" "semopy>=2.3"
 	@touch $(STAMP)
 
 install: $(STAMP)

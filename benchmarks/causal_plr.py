@@ -30,13 +30,16 @@ from identifiable.worlds.base import seeded_generator
 from identifiable.worlds.plr import PLRWorld
 
 ESTIMATORS = {
-    "ica": lambda seed: ICATreatmentEffect(n_bootstrap=0, random_state=seed),
-    "ica+bootstrap": lambda seed: ICATreatmentEffect(n_bootstrap=100, random_state=seed),
+    "ica": lambda seed: ICATreatmentEffect(inference=None, random_state=seed),
+    "ica+sandwich": lambda seed: ICATreatmentEffect(random_state=seed),
+    "ica+bootstrap": lambda seed: ICATreatmentEffect(
+        inference="bootstrap", n_bootstrap=100, random_state=seed
+    ),
     # FastICA on all of [X, T, Y] (the paper's formulation), ε-row and η-column readouts
-    "ica_joint": lambda seed: ICATreatmentEffect(covariates="joint", n_bootstrap=0,
+    "ica_joint": lambda seed: ICATreatmentEffect(covariates="joint", inference=None,
                                                  random_state=seed),
     "ica_joint_eta": lambda seed: ICATreatmentEffect(
-        covariates="joint", readout="treatment_noise", n_bootstrap=0, random_state=seed
+        covariates="joint", readout="treatment_noise", inference=None, random_state=seed
     ),
     "ols": lambda seed: OLSTreatmentEffect(),
     "dml_lasso": lambda seed: DoubleMLTreatmentEffect(learner="lasso", random_state=seed),
@@ -51,14 +54,16 @@ ESTIMATORS = {
 def settings(quick: bool) -> list[tuple[str, PLRWorld, int, int, tuple[str, ...]]]:
     """(name, world, n, seeds, estimators) per setting."""
     seeds = 2 if quick else None
-    linear = ("ica", "ica+bootstrap", "ica_joint", "ica_joint_eta", "ols", "dml_lasso", "homl")
+    linear = ("ica", "ica+sandwich", "ica+bootstrap", "ica_joint", "ica_joint_eta", "ols",
+              "dml_lasso", "homl")
     flexible = ("dml_boosting",) if quick else ("dml_boosting", "dml_forest")
     rows = [
         ("laplace, linear (n=5000, d=10, k=1)", PLRWorld(n_covariates=10), 5000, 20, linear),
         ("gauss. confounders, leaky-ReLU 0.2 (n=2000, d=5, k=2)",
          PLRWorld(n_covariates=5, n_treatments=2, covariate_beta=2.0, nonlinearity="leaky_relu",
                   slope=0.2),
-         2000, 10, ("ica", "ica+bootstrap", "ica_joint", "ols", "dml_lasso", *flexible)),
+         2000, 10, ("ica", "ica+sandwich", "ica+bootstrap", "ica_joint", "ols", "dml_lasso",
+                    *flexible)),
         ("ReLU confounding (n=2000, d=5, k=1)",
          PLRWorld(n_covariates=5, nonlinearity="relu"), 2000, 10,
          ("ica", "ica_joint", "ols", "dml_lasso", "dml_boosting")),
@@ -122,11 +127,81 @@ def ica_scaling(quick: bool) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+def unseen_setting() -> PLRWorld:
+    """The setting of issue 16 §3: k = 3, uniform treatment noise, Gaussian confounders,
+    leaky-ReLU(0.2) nuisance, d = 8 (used at n = 4000)."""
+    return PLRWorld(n_covariates=8, n_treatments=3, covariate_beta=2.0,
+                    treatment_noise="uniform", nonlinearity="leaky_relu", slope=0.2)
+
+
+def interval_timing(quick: bool, repeats: int = 7) -> pd.DataFrame:
+    """ms per fit with intervals on, interleaved, median of ``repeats``; ratio to DoubleML-Lasso."""
+    n = 1000 if quick else 4000
+    sample = unseen_setting().with_seed(0).sample(n, generator=seeded_generator(0, n))
+    names = ("ica", "ica+sandwich", "ica+bootstrap", "dml_lasso")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(3 if quick else repeats):
+        for name in names:
+            estimator = ESTIMATORS[name](repeat)
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                estimator.fit(sample.X, sample.T, sample.Y)
+            times[name].append(1000 * (time.perf_counter() - start))
+    ms = {name: float(np.median(values)) for name, values in times.items()}
+    return pd.DataFrame({
+        "ms_per_fit": ms,
+        "time / dml_lasso": {name: value / ms["dml_lasso"] for name, value in ms.items()},
+    })
+
+
+def interval_coverage(quick: bool, n_seeds: int) -> pd.DataFrame:
+    """Coverage of 95 % intervals (sandwich vs bootstrap vs DoubleML-Lasso) over seeds, n = 4000,
+    on the causal-plr claims' settings (each seed: a new world structure and sample)."""
+    from identifiable.experiments.causal_plr import Config
+
+    n = 1000 if quick else 4000
+    seeds = 5 if quick else n_seeds
+    laplace = Config(n_samples=(n,))
+    gaussian = Config(n_samples=(n,), n_treatments=(5,), covariate_beta=2.0)
+    cases = [
+        ("Laplace, linear (d=10, k=1)", lambda seed: laplace.world(1, seed), 1),
+        ("Gaussian confounders (d=10, k=5)", lambda seed: gaussian.world(5, seed), 5),
+        ("issue-16 setting, leaky-ReLU nuisance (d=8, k=3; misspecified)",
+         lambda seed: unseen_setting().with_seed(seed), 3),
+    ]
+    rows = []
+    for label, world_of, k in cases:
+        covered: dict[str, list[float]] = {"ica+sandwich": [], "ica+bootstrap": [],
+                                           "dml_lasso": []}
+        for seed in range(seeds):
+            sample = world_of(seed).sample(n, generator=seeded_generator(seed, n, k))
+            for name, hits in covered.items():
+                estimator = ESTIMATORS[name](seed)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    estimator.fit(sample.X, sample.T, sample.Y)
+                lower, upper = estimator.confint().T
+                hits.extend((lower <= sample.theta) & (sample.theta <= upper))
+        rows.append({"setting": label, "seeds": seeds,
+                     **{name: float(np.mean(hits)) for name, hits in covered.items()}})
+        print(f"… coverage: {label}", flush=True)
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, n ≤ 1000: a smoke test")
+    parser.add_argument("--intervals", action="store_true",
+                        help="only the interval section: time ratio to DoubleML-Lasso and coverage")
+    parser.add_argument("--coverage-seeds", type=int, default=200,
+                        help="seeds per setting of the coverage check (default 200)")
     args = parser.parse_args()
     start = time.perf_counter()
+    if args.intervals:
+        print_intervals(args.quick, args.coverage_seeds)
+        print(f"\ntotal {time.perf_counter() - start:.0f} s")
+        return
     blocks = []
     for name, world, n, n_seeds, estimators in settings(args.quick):
         fits = evaluate(world, n, n_seeds, estimators)
@@ -146,7 +221,17 @@ def main() -> None:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print("\nICA point-estimate fit time, ms (median of 3), k = 1:")
         print(ica_scaling(args.quick).to_string(float_format=lambda v: f"{v:.1f}"))
+        print_intervals(args.quick, args.coverage_seeds)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+def print_intervals(quick: bool, coverage_seeds: int) -> None:
+    fmt = {"float_format": lambda v: f"{v:.3f}"}
+    with pd.option_context("display.width", 200, "display.max_colwidth", 70):
+        print("\nIntervals on, issue-16 setting (n = 4000, d = 8, k = 3), median of 7 interleaved:")
+        print(interval_timing(quick).to_string(**fmt))
+        print("\nCoverage of 95 % intervals, n = 4000:")
+        print(interval_coverage(quick, coverage_seeds).to_string(index=False, **fmt))
 
 
 if __name__ == "__main__":

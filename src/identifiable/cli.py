@@ -37,7 +37,9 @@ SetOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape  # plain-text messages: "identifiable[lingam]" stays
+
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -109,8 +111,13 @@ def run(
         module = experiments.get(experiment)
         config = build_config(module.Config, parse_overrides(set_ or []), seed=seed)
     result_store = _store(store)
+    done = not force and result_store.is_done(run_key(experiment, config_to_dict(config)))
+    preflight = getattr(module, "preflight", None)  # e.g. an optional package the run needs
+    if not done and preflight is not None:
+        with _user_errors():
+            preflight(config)
     try:
-        if not force and result_store.is_done(run_key(experiment, config_to_dict(config))):
+        if done:
             outcome = execute(experiment, config, result_store)
         else:
             with progress_bar(experiment, errors) as update:

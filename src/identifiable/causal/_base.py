@@ -27,7 +27,8 @@ class TreatmentEffectEstimator:
         level = self.confidence_level if level is None else level
         if self.stderr_ is None:
             raise ValueError(
-                f"{type(self).__name__} computed no standard errors; refit with n_bootstrap > 0"
+                f"{type(self).__name__} computed no standard errors; refit with inference on "
+                "(n_bootstrap > 0, or inference='sandwich' for ICA)"
             )
         z = norm.ppf(0.5 + level / 2)
         return np.column_stack([self.coef_ - z * self.stderr_, self.coef_ + z * self.stderr_])

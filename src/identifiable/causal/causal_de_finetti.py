@@ -68,7 +68,8 @@ class CausalDeFinetti:
 
     After ``fit(x, y)`` (each (environments, 2): two draws per environment): ``p_values_``
     (p of X₁⫫Y₂|X₂, Y₁⫫X₂|Y₂, X₁⫫Y₁), ``structure_`` (index in :data:`STRUCTURES` or ``None``)
-    and ``structure_name_``.
+    and ``structure_name_``. Bad input (fewer than 4 environments or 2 samples each, NaN/inf, a
+    constant sample column) is a one-line ValueError.
     """
 
     def __init__(self, alpha: float = 0.05, fallback: bool = True):
@@ -78,14 +79,26 @@ class CausalDeFinetti:
     def fit(self, x, y) -> CausalDeFinetti:
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
-        xs = as_2d_array("x", x, min_rows=4)
-        ys = as_2d_array("y", y, min_rows=4)
+        xs = as_2d_array("x", x, min_rows=1)
+        ys = as_2d_array("y", y, min_rows=1)
         check_same_rows("x", xs, "y", ys)
+        if xs.shape[0] < 4:
+            raise ValueError(
+                f"x and y need at least 4 environments (rows), got {xs.shape[0]}; one row per "
+                "environment, one column per sample"
+            )
         if xs.shape[1] < 2 or ys.shape[1] < 2:
             raise ValueError(
                 "x and y need at least 2 samples per environment (columns), got "
                 f"{xs.shape[1]} and {ys.shape[1]}; one row per environment"
             )
+        for name, values in (("x", xs), ("y", ys)):
+            for j in (0, 1):
+                if np.ptp(values[:, j]) == 0:  # KCI would z-score it to NaN: every p-value NaN
+                    raise ValueError(
+                        f"{name}[:, {j}] is constant over the environments; the KCI tests need "
+                        "draws that vary"
+                    )
         kci = require("causallearn.utils.KCI.KCI", "causal-learn")
         x1, x2, y1, y2 = (v[:, None] for v in (xs[:, 0], xs[:, 1], ys[:, 0], ys[:, 1]))
         conditional = kci.KCI_CInd(approx=True)

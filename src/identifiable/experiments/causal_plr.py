@@ -87,7 +87,10 @@ class Config:
                             shared support of size s (Mackey et al.).
     treatment_density:      P(A_ij ≠ 0) when support_size = 0.
     coefficient_distribution: gaussian N(0, 1) or uniform U(−5, 5) coefficients of f, g.
-    ica_n_bootstrap:        bootstrap replicates for the ICA confidence interval (0: none).
+    ica_inference:          ICA standard errors: sandwich (analytic, milliseconds), bootstrap
+                            (ica_n_bootstrap warm-started refits) or none.
+    ica_n_bootstrap:        bootstrap replicates for the ICA interval when ica_inference is
+                            bootstrap (and the sandwich's fallback); 0: none.
     confidence_level:       level of all confidence intervals.
     """
 
@@ -108,6 +111,7 @@ class Config:
     support_size: int = 0
     treatment_density: float = 0.4
     coefficient_distribution: Literal["gaussian", "uniform"] = "gaussian"
+    ica_inference: Literal["sandwich", "bootstrap", "none"] = "sandwich"
     ica_n_bootstrap: int = 50
     confidence_level: float = 0.95
 
@@ -125,6 +129,10 @@ class Config:
         unknown = [e for e in self.estimators if e not in ESTIMATORS]
         if unknown or not self.estimators:
             raise ValueError(f"estimators must be among {', '.join(ESTIMATORS)}, got {unknown}")
+        if self.ica_inference not in ("sandwich", "bootstrap", "none"):
+            raise ValueError(
+                f"ica_inference must be sandwich, bootstrap or none, got {self.ica_inference!r}"
+            )
         if self.ica_n_bootstrap < 0 or self.ica_n_bootstrap == 1:
             raise ValueError(f"ica_n_bootstrap must be 0 or >= 2, got {self.ica_n_bootstrap}")
         # the world validates the rest (families, betas, support size, ...)
@@ -158,6 +166,7 @@ def make_estimator(name: str, cfg: Config, random_state: int):
         return ICATreatmentEffect(
             covariates="partial_out" if name == "ica" else "joint",
             readout="treatment_noise" if name == "ica_joint_eta" else "outcome_noise",
+            inference=None if cfg.ica_inference == "none" else cfg.ica_inference,
             n_bootstrap=cfg.ica_n_bootstrap,
             confidence_level=level,
             random_state=random_state,
@@ -337,7 +346,7 @@ CLAIMS: list[Claim] = [
         overrides={
             "n_samples": (500, 1000, 2000, 4000, 8000),
             "estimators": ("ica",),
-            "ica_n_bootstrap": 0,
+            "ica_inference": "none",
             "n_seeds": 40,
         },
         expect=(
@@ -357,7 +366,7 @@ CLAIMS: list[Claim] = [
             "treatment_beta": 2.0,
             "outcome_beta": 2.0,
             "estimators": ("ica", "ols"),
-            "ica_n_bootstrap": 0,
+            "ica_inference": "none",
         },
         expect=(
             Expectation("ica_rel_error_median", ">=", 0.2),
@@ -384,6 +393,23 @@ CLAIMS: list[Claim] = [
         paper_value="low relative error for |T| = 5 at n ≥ 1000",
     ),
     Claim(
+        name="causal-plr/sandwich-intervals-calibrated",
+        statement="The ICA estimate's analytic (sandwich / delta-method) 95 % intervals are "
+        "calibrated where θ is identified: over 200 replicates of k = 5 treatments with Gaussian "
+        "confounders (Laplace treatment and outcome noise, n = 4000) they cover θ at the "
+        "nominal rate, at a few milliseconds per fit.",
+        paper=f"{_PAPER}, Sec. 4 setting; the sandwich is ours (FastICA as an M-estimator)",
+        overrides={
+            "n_samples": (4000,),
+            "n_treatments": (5,),
+            "covariate_beta": 2.0,
+            "estimators": ("ica",),
+            "n_seeds": 200,
+        },
+        expect=(Expectation("ica_coverage", "between", 0.93, 0.97),),
+        paper_value="(no intervals in the paper; nominal 0.95)",
+    ),
+    Claim(
         name="causal-plr/nonlinear-confounding-loses-to-dml",
         statement="Under strongly nonlinear confounding (ReLU nuisance with U(-5, 5) "
         "coefficients, the scale of Mackey et al.) linear ICA is biased and loses clearly "
@@ -396,7 +422,7 @@ CLAIMS: list[Claim] = [
             "nonlinearity": "relu",
             "coefficient_distribution": "uniform",
             "estimators": ("ica", "dml_boosting"),
-            "ica_n_bootstrap": 0,
+            "ica_inference": "none",
         },
         expect=(
             Expectation("ica_to_best_dml_error_ratio", ">=", 2.0),

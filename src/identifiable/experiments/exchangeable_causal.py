@@ -130,12 +130,18 @@ def repetition(cfg: Config, mode: str, n_env: int, seed: int, rep: int) -> dict[
     return {m: h for m, h in hits.items() if m in cfg.methods}
 
 
+def preflight(cfg: Config) -> None:
+    """The optional packages ``cfg``'s methods need, imported before any work: a missing one is a
+    one-line ValueError naming its extra (callers may run this before recording a run)."""
+    require("causallearn", "causal-learn")
+    if "direct_lingam" in cfg.methods:
+        require("lingam", "lingam (the direct_lingam baseline; or drop it from methods)", "lingam")
+
+
 def run(cfg: Config, *, progress: Progress = no_progress) -> Result:
     """Every mode × E × seed × repetition; one row per (mode, E, seed, method) with its
     accuracy over the repetitions."""
-    require("causallearn", "causal-learn")  # one line naming the extra, before any work
-    if "direct_lingam" in cfg.methods:
-        require("lingam", "lingam (the direct_lingam baseline; or drop it from methods)", "lingam")
+    preflight(cfg)  # one line naming the extra, before any work
     jobs = list(itertools.product(cfg.variability, cfg.environments, range(cfg.seeds)))
     rows = []
     for i, (mode, n_env, seed) in enumerate(jobs):

@@ -1,0 +1,123 @@
+"""Speed of the exchangeable-causal experiment's structure tests: the Causal-de-Finetti test
+against the baselines it is compared with, per repetition (one data set), on the same draws.
+
+1. Structure tests: for E = 100 / 300 / 500 environments (``--quick``: 100), each repeat draws
+   one data set from ``BivariateExchangeableWorld`` (variability "both", 2 draws per
+   environment, a seeded ``torch.Generator``) and times on it, in an order rotated every repeat
+   (interleaved): the CdF test (``CausalDeFinetti().fit``: three KCI tests), DirectLiNGAM
+   (skipped with a note when the ``lingam`` extra is missing), FCI, GES and the random guess
+   (the last four on the pooled draws, as the experiment runs them). One untimed warm-up round
+   first. Prints the median milliseconds per repetition over the repeats (≥ 5) and the median
+   of the per-draw ratio baseline / CdF (< 1: the baseline is faster).
+2. TCL: a stub, filled in with the exchangeable-ica experiment.
+
+    OMP_NUM_THREADS=1 python benchmarks/exchangeable_speed.py            # ~15 s on 1 core
+    OMP_NUM_THREADS=1 python benchmarks/exchangeable_speed.py --quick    # smoke test (seconds)
+
+Measured (2 cores, shared machine, Thu Nov 26 07:59 UTC 2026; load average 2.3; full run;
+lingam not installed):
+
+    direct_lingam: skipped, lingam is missing (pip install 'identifiable[lingam]')
+    structure tests: ms per repetition (median of 21 interleaved repeats), and
+    the median per-draw ratio method / CdF (variability both, 2 draws per environment)
+      method           E = 100   / CdF   E = 300   / CdF   E = 500   / CdF
+      cdf                 7.15  1.0000     69.65  1.0000    243.11  1.0000
+      fci                 2.32  0.3281      0.88  0.0122      0.93  0.0038
+      ges                 0.64  0.0903      0.61  0.0090      0.80  0.0033
+      random              0.06  0.0087      0.04  0.0006      0.05  0.0002
+    TCL: see section below (added with the exchangeable-ica experiment)
+    total 7.5 s
+
+CdF's time grows a little faster than E² (KCI's E × E kernel matrices: ×9.7 from 100 to 300,
+×3.5 from 300 to 500); FCI and GES on two pooled variables are a few tests or score steps
+(milliseconds at any E), so the experiment's time is CdF's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from identifiable.causal.causal_de_finetti import CausalDeFinetti
+from identifiable.causal.structure_baselines import direct_lingam, fci, ges, random_guess
+from identifiable.worlds.exchangeable import BivariateExchangeableWorld, ExchangeableSample
+
+Method = Callable[[ExchangeableSample], object]
+
+
+def methods() -> dict[str, Method]:
+    """The experiment's methods, each on one data set (``random`` with its own generator)."""
+    guesses = torch.Generator().manual_seed(1)
+    found: dict[str, Method] = {"cdf": lambda data: CausalDeFinetti().fit(data.x, data.y)}
+    if importlib.util.find_spec("lingam") is not None:
+        found["direct_lingam"] = lambda data: direct_lingam(data.pooled())
+    else:
+        print("direct_lingam: skipped, lingam is missing (pip install 'identifiable[lingam]')")
+    found["fci"] = lambda data: fci(data.pooled())
+    found["ges"] = lambda data: ges(data.pooled())
+    found["random"] = lambda data: random_guess(data.pooled(), generator=guesses)
+    return found
+
+
+def structure_speed(n_env: int, repeats: int, tests: dict[str, Method]) -> dict[str, list[float]]:
+    """Seconds per method, one list entry per repeat, all methods on the repeat's draw."""
+    world = BivariateExchangeableWorld(n_environments=n_env, variability="both")
+    generator = torch.Generator().manual_seed(n_env)
+    names = list(tests)
+    warm = world.sample(generator=torch.Generator().manual_seed(0))
+    for name in names:  # imports, caches: not timed
+        tests[name](warm)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        data = world.sample(generator=generator)
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            tests[name](data)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def structure_table(envs: tuple[int, ...], repeats: int) -> None:
+    tests = methods()
+    results = {n_env: structure_speed(n_env, repeats, tests) for n_env in envs}
+    print(f"\nstructure tests: ms per repetition (median of {repeats} interleaved repeats), and")
+    print("the median per-draw ratio method / CdF (variability both, 2 draws per environment)")
+    header = f"  {'method':<14}" + "".join(f"{f'E = {e}':>10}{'/ CdF':>8}" for e in envs)
+    print(header)
+    for name in tests:
+        row = f"  {name:<14}"
+        for n_env in envs:
+            times = results[n_env]
+            pairs = zip(times[name], times["cdf"], strict=True)  # paired by draw
+            ratio = statistics.median(ours / cdf for ours, cdf in pairs)
+            row += f"{1000 * statistics.median(times[name]):10.2f}{ratio:8.4f}"
+        print(row)
+
+
+# -- TCL ------------------------------------------------------------------------------------------
+def tcl_speed(quick: bool = False) -> None:
+    """Section 2, TCL (time-contrastive learning): a stub, to be filled in with the
+    exchangeable-ica experiment."""
+    print("\nTCL: see section below (added with the exchangeable-ica experiment)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke test (E = 100, 5 repeats)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    envs, repeats = ((100,), 5) if args.quick else ((100, 300, 500), 21)
+    structure_table(envs, repeats)
+    tcl_speed(args.quick)
+    print(f"\ntotal {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
