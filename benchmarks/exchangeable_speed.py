@@ -9,7 +9,8 @@ against the baselines it is compared with, per repetition (one data set), on the
    (the last four on the pooled draws, as the experiment runs them). One untimed warm-up round
    first. Prints the median milliseconds per repetition over the repeats (≥ 5) and the median
    of the per-draw ratio baseline / CdF (< 1: the baseline is faster).
-2. TCL: a stub, filled in with the exchangeable-ica experiment.
+2. TCL: steps/s of :class:`~identifiable.learners.tcl.TimeContrastive` against a plain PyTorch
+   loop of the same model and step (≥ 0.95 is parity), interleaved blocks of 1 000 steps.
 
     OMP_NUM_THREADS=1 python benchmarks/exchangeable_speed.py            # ~15 s on 1 core
     OMP_NUM_THREADS=1 python benchmarks/exchangeable_speed.py --quick    # smoke test (seconds)
@@ -101,10 +102,54 @@ def structure_table(envs: tuple[int, ...], repeats: int) -> None:
 
 
 # -- TCL ------------------------------------------------------------------------------------------
+def _tcl_world():
+    from identifiable.worlds.segments import SegmentWorld
+
+    return SegmentWorld()  # the experiment's default: n = 5, 32 segments, 3-layer mixing
+
+
+def _plain_tcl(world, steps: int, batch: int) -> None:
+    """The same model and step as TimeContrastive, written out: MLP 5-20-20-5, |·|, MLR head
+    with bias, cross-entropy on the segment label, Adam 1e-3, a fresh draw per step."""
+    from torch import nn
+
+    generator = torch.Generator().manual_seed(0)
+    f = nn.Sequential(nn.Linear(5, 20), nn.LeakyReLU(0.01), nn.Linear(20, 20), nn.LeakyReLU(0.01),
+                      nn.Linear(20, 5))  # fmt: skip
+    head = nn.Linear(5, world.n_segments)
+    optimizer = torch.optim.Adam([*f.parameters(), *head.parameters()], lr=1e-3)
+    for _ in range(steps):
+        batch_ = world.sample(batch, generator=generator)
+        loss = nn.functional.cross_entropy(head(f(batch_.x).abs()), batch_.label)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+
+def _ours_tcl(world, steps: int, batch: int) -> None:
+    from identifiable.learners.tcl import TimeContrastive
+
+    TimeContrastive(steps=steps, batch_size=batch, eval_every=steps, device="cpu").fit(world)
+
+
 def tcl_speed(quick: bool = False) -> None:
-    """Section 2, TCL (time-contrastive learning): a stub, to be filled in with the
-    exchangeable-ica experiment."""
-    print("\nTCL: see section below (added with the exchangeable-ica experiment)")
+    """Section 2: TCL training steps/s, TimeContrastive against a plain PyTorch loop of the same
+    model, interleaved blocks (the learner's block includes its setup and one evaluation)."""
+    world = _tcl_world()
+    rounds, steps = (3, 100) if quick else (7, 1000)
+    for run in (_plain_tcl, _ours_tcl):  # warm-up (mixing build, allocator)
+        run(world, 20, 512)
+    rates: dict[str, list[float]] = {"plain": [], "ours": []}
+    for _ in range(rounds):
+        for name, run in (("plain", _plain_tcl), ("ours", _ours_tcl)):
+            start = time.perf_counter()
+            run(world, steps, 512)
+            rates[name].append(steps / (time.perf_counter() - start))
+    plain, ours = (statistics.median(rates[k]) for k in ("plain", "ours"))
+    print(f"\nTCL training, n = 5, 32 segments, MLP 20-20, batch 512 (median of {rounds} "
+          f"interleaved blocks of {steps} steps)")  # fmt: skip
+    print(f"  plain loop        {plain:8.1f} steps/s")
+    print(f"  TimeContrastive   {ours:8.1f} steps/s   ours / plain {ours / plain:.3f}")
 
 
 def main() -> None:

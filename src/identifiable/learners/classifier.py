@@ -107,6 +107,16 @@ class Classifier(HeadClassifier):
     def _n_classes(self, world: Any) -> int:
         return world.n_clusters if self.target == "label" else world.n_indices
 
+    def _build_encoder(self, n_in: int, generator: torch.Generator) -> nn.Module:
+        """The representation f (subclasses may add a feature nonlinearity)."""
+        return MLPEncoder(
+            n_in,
+            self.n_components,
+            tuple(self.hidden),
+            normalize=self.normalize,
+            generator=generator,
+        )
+
     def fit(
         self,
         world: Any,
@@ -123,13 +133,7 @@ class Classifier(HeadClassifier):
         self.device_ = pick_device(self.device)
         init_generator, data_generator, _ = seeded_generators(self.random_state)
         probe = world.sample(2, generator=torch.Generator().manual_seed(self.random_state))
-        self.encoder_ = MLPEncoder(
-            probe.x.shape[1],
-            self.n_components,
-            tuple(self.hidden),
-            normalize=self.normalize,
-            generator=init_generator,
-        ).to(self.device_)
+        self.encoder_ = self._build_encoder(probe.x.shape[1], init_generator).to(self.device_)
         self.head_ = nn.Linear(self.n_components, self._n_classes(world), bias=self.bias)
         bound = 1.0 / np.sqrt(self.n_components)
         with torch.no_grad():
