@@ -128,7 +128,19 @@ ORACLES: dict[str, list[str]] = {
             "tests/causal/test_ica*.py",
             "tests/causal/test_fastica*.py",
         ]
-        for name in ("ica", "_fastica")
+        for name in ("ica", "_fastica", "_ica_sandwich")
+    },
+    "src/identifiable/worlds/segments.py": [
+        "tests/worlds/test_segments*.py",
+        "tests/learners/test_tcl.py",
+    ],
+    "src/identifiable/worlds/exchangeable.py": ["tests/worlds/test_exchangeable*.py"],
+    **{
+        f"src/identifiable/causal/{name}.py": [
+            "tests/causal/test_causal_de_finetti*.py",
+            "tests/causal/test_exchangeable_bad_input.py",
+        ]
+        for name in ("causal_de_finetti", "structure_baselines")
     },
 }
 

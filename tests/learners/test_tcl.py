@@ -45,7 +45,7 @@ def test_features_are_the_elementwise_nonlinearity_of_the_mlp():
     for kind, check in (("abs", lambda h, f: np.allclose(h, np.abs(f))),
                         ("square", lambda h, f: np.allclose(h, f**2))):  # fmt: skip
         learner = TimeContrastive(n_components=2, hidden=(4,), steps=3, batch_size=8,
-                                  nonlinearity=kind).fit(w)  # fmt: skip
+                                  nonlinearity=kind, device="cpu").fit(w)  # fmt: skip
         mlp = learner.encoder_[0]
         with torch.no_grad():
             raw = mlp(x).numpy()

@@ -83,6 +83,9 @@ class Config:
     eval_size:       held-out draws for FastICA and MCC.
     seeds:           trainings per mode; seed r uses seed + r for the world, encoder and data.
     seed:            first seed.
+    device:          auto (CUDA when present), cpu or cuda. This MLP is small: on one H200
+                     machine the CPU ran 652 steps/s and the GPU 272 (same MCC, 0.596 at 3 000
+                     steps).
     """
 
     variability: tuple[str, ...] = VARIABILITY
@@ -98,6 +101,7 @@ class Config:
     eval_size: int = 20_000
     seeds: int = 5
     seed: int = 0
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variability if v not in VARIABILITY]
@@ -106,7 +110,7 @@ class Config:
             raise ValueError(f"variability must be some of {allowed}, got {list(self.variability)}")
         check(
             self,
-            one_of={"nonlinearity": NONLINEARITIES},
+            one_of={"nonlinearity": NONLINEARITIES, "device": ("auto", "cpu", "cuda")},
             positive=("lr",),
             at_least={
                 "n_sources": 2,
@@ -163,6 +167,7 @@ def _learner(cfg: Config, seed: int, steps: int) -> TimeContrastive:
         steps=steps,
         eval_every=max(1, cfg.steps // 10),
         random_state=seed,
+        device=cfg.device,
     )
 
 
