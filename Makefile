@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	@# current ones (tests/causal/test_causal_de_finetti.py), so they go in without their pins
 	$(PY) -m pip install -q "statsmodels>=0.14" "networkx>=3" "progressbar2>=4.2,<5" numdifftools sympy autograd graphviz
 	$(PY) -m pip install -q --no-deps "lingam>=1.8" "pygam>=0.9" "psy>=0.0.1" "semopy>=2.3"
+	@# VGGSounder's labels: the package's only dependency (datasets) is for video downloads
+	$(PY) -m pip install -q --no-deps "vggsounder>=1.0"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -605,5 +605,117 @@ def align(
     _emit_scores(f"{a.name} vs {b.name} ({len(x)} samples)", rows, format_, output)
 
 
+@app.command()
+def vggsounder(
+    predictions: Annotated[
+        Path, typer.Argument(help="A model's predictions: the reference's .pkl, or .json/.parquet.")
+    ],
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="A labels CSV (video_id,label,modality,…) instead of a version."),
+    ] = None,
+    label_version: Annotated[
+        str, typer.Option("--label-version", help="0.1.6 (the paper's) or 1.0 (re-reviewed).")
+    ] = "0.1.6",
+    background_music: Annotated[
+        bool, typer.Option("--background-music", help="Include the background-music videos.")
+    ] = False,
+    confusion_truth: Annotated[
+        str,
+        typer.Option(
+            "--confusion-truth",
+            help="Ground truth of μ: all (the current reference code) or av (AV labels only, "
+            "the code that made the paper's tables).",
+        ),
+    ] = "all",
+    confused: Annotated[
+        bool, typer.Option("--confused", help="List the modality-confused videos instead.")
+    ] = False,
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="Score even when no predicted video is in the label set (all empty).",
+        ),
+    ] = False,
+    format_: FormatOption = "table",
+    output: OutputOption = None,
+) -> None:
+    """VGGSounder metrics of a model's predictions per modality, and modality confusion μ
+    (Zverev et al. 2025, arXiv:2508.08237; see docs/evaluation.md)."""
+    from identifiable.analysis import vggsounder as vgg
+
+    with _user_errors():
+        _check_format(format_)
+        label_set = vgg.read_labels(
+            labels, version=label_version, background_music=background_music
+        )
+        predicted = vgg.read_predictions(predictions)
+        if confused:
+            table = vgg.confused_samples(label_set, predicted, confusion_truth)
+            summary = {}
+        else:
+            table, summary = vgg.evaluate(
+                label_set, predicted, confusion_truth=confusion_truth, allow_missing=allow_missing
+            )
+    _emit_vggsounder(predictions.name, label_set.source, table, summary, format_, output, confused)
+
+
+def _emit_vggsounder(name, source, table, summary, format_, output, confused) -> None:
+    import json
+
+    from rich.table import Table
+
+    if format_ == "json":
+        text = json.dumps(
+            {"metrics" if not confused else "confused": table.to_dict(orient="records"),
+             "summary": summary},
+            indent=2, default=str,
+        )  # fmt: skip
+    elif format_ == "csv":
+        text = table.to_csv(index=False)
+    else:
+        text = None
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text if text is not None else table.to_string(index=False) + "\n")
+        errors.print(f"wrote {output}")
+    elif text is not None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if text is not None:
+        return
+    if confused:
+        flags = {m: int(table[f"confused_{m}"].sum()) for m in ("a", "v", "av")}
+        console.print(
+            f"{len(table)} confused videos ({flags['a']} audio-, {flags['v']} visual-confused, "
+            f"{flags['av']} both) of {name} against {source}"
+        )
+        if output is None:
+            console.print(table.head(20).to_string(index=False), soft_wrap=True)
+        return
+    grid = Table(title=f"{name} on {source} (%)")
+    for column in table.columns:
+        grid.add_column(column, justify="left" if column == "modality" else "right")
+    for row in table.itertuples(index=False):
+        cells = [
+            str(v) if isinstance(v, str | int) else f"{100 * v:.2f}" for v in row
+        ]
+        grid.add_row(*cells)
+    console.print(grid)
+    if "mu_a" in summary:
+        console.print(
+            f"modality confusion (truth: {summary['confusion_truth']}, "
+            f"{summary['confusion_videos']} videos): μ_A {100 * summary['mu_a']:.2f} %, "
+            f"μ_V {100 * summary['mu_v']:.2f} %, μ_AV {100 * summary['mu_av']:.2f} %"
+        )
+    console.print(
+        f"videos: {summary['videos_labelled']} labelled, {summary['videos_predicted']} predicted, "
+        f"{summary['predicted_outside_labels']} predicted outside this label set (ignored), "
+        f"{summary['labelled_without_prediction']} labelled without a prediction (scored empty); "
+        f"{summary['unknown_predicted_names']} predicted names outside the class list (dropped)",
+        highlight=False,
+    )
+
+
 def main() -> None:
     app()

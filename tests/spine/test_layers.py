@@ -1,11 +1,11 @@
 """The one-way chain of ../shared/DESIGN.md's layout section, checked on the real import graph.
 
-cli → sweep/report → run → experiments → learners/causal →
-worlds/losses/models/metrics/optim/analysis → progress/_validation/array_files/device/config/
+cli → sweep/report → run → experiments → learners/causal → analysis →
+worlds/losses/models/metrics/optim → progress/_validation/array_files/device/config/
 claims/store (``array_files`` reads users' arrays for the CLI, next to ``_validation``;
-``analysis``, fits of result tables, sits with the metrics: it reads arrays and tables and
-imports nothing above). An import may only point to a lower layer; learners never import metrics
-or experiments (the experiment passes a ``monitor``).
+``analysis`` — fits of result tables, evaluations of users' prediction files — sits just above
+the metrics it computes with and imports nothing above). An import may only point to a lower
+layer; learners never import metrics or experiments (the experiment passes a ``monitor``).
 """
 
 import subprocess
@@ -15,7 +15,8 @@ from _imports import component_graph
 
 LAYERS = [
     {"progress", "_validation", "array_files", "device", "config", "claims", "store"},
-    {"worlds", "losses", "models", "metrics", "optim", "analysis"},
+    {"worlds", "losses", "models", "metrics", "optim"},
+    {"analysis"},
     {"learners", "causal"},
     {"experiments"},
     {"run"},
