@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev,ray,causal-discovery]"
+	$(PY) -m pip install -q -e ".[dev,ray,causal-discovery,similarity]"
 	@# DirectLiNGAM (the exchangeable-causal baseline): lingam pins scipy<=1.13.1 and pygam
 	@# scipy<1.17, which would downgrade scipy/numpy for everything; both import and run with the
 	@# current ones (tests/causal/test_causal_de_finetti.py), so they go in without their pins

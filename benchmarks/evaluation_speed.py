@@ -9,7 +9,13 @@ side by side in one process.
    (12 372 videos; the v1.0 set with background music: 15 069). Prints the median seconds per
    model over interleaved repeats, the ratio, and the largest difference between the two.
 
-    OMP_NUM_THREADS=1 python benchmarks/evaluation_speed.py           # ~1 min
+2. Nearest-neighbour similarity of every test point to a base set (cosine, top-1): faiss's
+   exact inner-product index against a chunked torch matrix product (8 192 queries per chunk),
+   each in its own subprocess so that its peak memory (ru_maxrss) is its own; interleaved
+   repeats, median time. Default 10⁵ base × 10⁴ queries × 512; ``--huge`` 10⁵ × 10⁵ × 512
+   (one run each).
+
+    OMP_NUM_THREADS=1 python benchmarks/evaluation_speed.py           # a few minutes
     OMP_NUM_THREADS=1 python benchmarks/evaluation_speed.py --quick   # seconds
 
 Needs the released data (../shared/data/vggsounder, or IDENTIFIABLE_SHARED_DATA).
@@ -133,12 +139,69 @@ def vggsounder_speed(quick: bool) -> None:
         )
 
 
+_NN_CHILD = """
+import resource, sys, time
+import numpy as np
+from identifiable.analysis.similarity import nearest
+n_base, n_test, dim, backend = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rng = np.random.default_rng(0)
+base = rng.standard_normal((n_base, dim), dtype=np.float32)
+test = rng.standard_normal((n_test, dim), dtype=np.float32)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+sims, idx = nearest(base, test, 1, backend=backend)
+elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(elapsed, before / 1024, peak / 1024, float(sims.sum()), int(idx.sum()))
+"""
+
+
+def nn_speed(quick: bool, huge: bool) -> None:
+    import subprocess
+    import sys
+
+    n_base, n_test, repeats = (20_000, 2_000, 3) if quick else (100_000, 10_000, 5)
+    if huge:
+        n_test, repeats = 100_000, 1
+    dim = 512
+    results: dict[str, list[tuple[float, float, float]]] = {"faiss": [], "torch": []}
+    checks = {}
+    for repeat in range(repeats):
+        for backend in ("faiss", "torch")[:: 1 if repeat % 2 == 0 else -1]:
+            out = subprocess.run(
+                [sys.executable, "-c", _NN_CHILD, str(n_base), str(n_test), str(dim), backend],
+                capture_output=True, text=True, check=True,
+            ).stdout.split()  # fmt: skip
+            results[backend].append(tuple(float(v) for v in out[:3]))
+            checks[backend] = (float(out[3]), int(out[4]))
+    print(f"\nnearest-neighbour similarity, {n_base} base × {n_test} queries × {dim}, top-1, "
+          f"median of {repeats} interleaved runs (own process each)")  # fmt: skip
+    for backend, runs in results.items():
+        seconds = statistics.median(r[0] for r in runs)
+        extra = statistics.median(r[2] - r[1] for r in runs)
+        print(
+            f"  {backend:<6} {seconds:8.2f} s   peak memory +{extra:7.0f} MiB over the data "
+            f"(data: {n_base * dim * 4 / 2**20 + n_test * dim * 4 / 2**20:.0f} MiB)"
+        )
+    f, t = (statistics.median(r[0] for r in results[b]) for b in ("faiss", "torch"))
+    same = checks["faiss"][1] == checks["torch"][1]
+    print(
+        f"  faiss / torch time {f / t:.2f}; same neighbours: {same}; "
+        f"similarity sums {checks['faiss'][0]:.3f} / {checks['torch'][0]:.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two models, 3 repeats")
+    parser.add_argument("--huge", action="store_true", help="NN at 10⁵ × 10⁵ × 512, one run")
+    parser.add_argument("--only", choices=("vggsounder", "nn"), help="one section only")
     args = parser.parse_args()
     start = time.perf_counter()
-    vggsounder_speed(args.quick)
+    if args.only != "nn":
+        vggsounder_speed(args.quick)
+    if args.only != "vggsounder":
+        nn_speed(args.quick, args.huge)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 

@@ -717,5 +717,116 @@ def _emit_vggsounder(name, source, table, summary, format_, output, confused) ->
     )
 
 
+@app.command()
+def similarity(
+    base: Annotated[
+        Path, typer.Option("--base", help="Base embeddings (n_B × d): .npy/.parquet/.csv.")
+    ],
+    test: Annotated[Path, typer.Option("--test", help="Test embeddings (n_T × d).")],
+    prune_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--prune-from",
+            help="A large set (n_L × d) to prune: drop every point more similar to a test "
+            "point than that point's nearest base neighbour.",
+        ),
+    ] = None,
+    k: Annotated[int, typer.Option("--k", help="Neighbours per test point.")] = 1,
+    approximate: Annotated[
+        bool, typer.Option("--approximate", help="HNSW index instead of exact (very large bases).")
+    ] = False,
+    format_: FormatOption = "table",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write each test point's neighbours here (Parquet), the kept indices beside it "
+            "(…_kept.parquet) and a histogram (….png)."
+        ),
+    ] = None,
+) -> None:
+    """Train–test similarity: each test point's nearest neighbours in a base set (cosine), and
+    similarity-gap pruning of a large set (Mayilvahanan et al. 2024; see docs/evaluation.md)."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from identifiable.analysis.similarity import nearest, similarity_gap_prune
+    from identifiable.array_files import read_array
+
+    with _user_errors():
+        if format_ not in ("table", "json"):
+            raise ValueError(f"--format must be table or json, got {format_!r}")
+        b, t = read_array(base), read_array(test)
+        with errors.status("nearest neighbours"):
+            sims, idx = nearest(b, t, k, approximate=approximate)
+        frame = pd.DataFrame({"test_index": np.arange(len(t))})
+        for j in range(k):
+            frame[f"similarity_{j + 1}"] = sims[:, j]
+            frame[f"base_index_{j + 1}"] = idx[:, j]
+        summary: dict = {
+            "base": len(b), "test": len(t), "dim": b.shape[1],
+            **{f"similarity_{q}": float(np.quantile(sims[:, 0], v))
+               for q, v in (("min", 0), ("median", 0.5), ("p95", 0.95), ("max", 1))},
+        }  # fmt: skip
+        kept = None
+        if prune_from is not None:
+            large = read_array(prune_from)
+            with errors.status("pruning"):
+                keep, _ = similarity_gap_prune(large, t, b)
+            kept = np.flatnonzero(keep)
+            after = nearest(large[keep], t, 1)[0][:, 0] if keep.any() else np.full(len(t), -1.0)
+            frame["pruned_similarity"] = after
+            summary |= {"large": len(large), "kept": len(kept),
+                        "kept_fraction": len(kept) / len(large),
+                        "max_gap_after_pruning": float(np.max(after - sims[:, 0]))}  # fmt: skip
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(output)
+        written = [output]
+        if kept is not None:
+            kept_path = output.with_name(output.stem + "_kept.parquet")
+            pd.DataFrame({"large_index": kept}).to_parquet(kept_path)
+            written.append(kept_path)
+        written.append(_similarity_histogram(frame, output.with_suffix(".png")))
+        errors.print("wrote " + ", ".join(str(p) for p in written))
+    if format_ == "json":
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        return
+    rows = [{"metric": name, "value": value} for name, value in summary.items()]
+    console.print(_plain_table(f"{test.name} against {base.name}", rows))
+
+
+def _plain_table(title: str, rows: list[dict]):
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for row in rows:
+        value = row["value"]
+        table.add_row(row["metric"], f"{value:.4f}" if isinstance(value, float) else str(value))
+    return table
+
+
+def _similarity_histogram(frame, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.hist(frame["similarity_1"], 50, alpha=0.6, label="to the base set")
+    if "pruned_similarity" in frame:
+        ax.hist(frame["pruned_similarity"], 50, alpha=0.6, label="to the pruned large set")
+    ax.set_xlabel("nearest-neighbour cosine similarity")
+    ax.set_ylabel("test points")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main() -> None:
     app()
