@@ -605,6 +605,64 @@ def align(
     _emit_scores(f"{a.name} vs {b.name} ({len(x)} samples)", rows, format_, output)
 
 
+@fit_app.command("concept-frequency")
+def fit_concept_frequency(
+    table: Annotated[Path, typer.Argument(help="CSV/Parquet with one row per sample.")],
+    concepts: Annotated[
+        str, typer.Option(help="Column of each sample's concepts, separated by --separator.")
+    ],
+    performance: Annotated[str, typer.Option(help="Column of each sample's performance.")],
+    frequencies: Annotated[
+        Path, typer.Option(help="CSV/Parquet of concepts and pretraining frequencies.")
+    ],
+    concept_column: Annotated[str, typer.Option(help="Concept column of --frequencies.")] = (
+        "concept"
+    ),
+    frequency_column: Annotated[
+        str, typer.Option(help="Frequency column of --frequencies.")
+    ] = "frequency",
+    separator: Annotated[str, typer.Option(help="Separator of the concepts cell.")] = ";",
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    format_: FormatOption = "table",
+    output: OutputOption = None,
+) -> None:
+    """Fit performance against the log geometric mean (and min, max, mean) of each sample's
+    concept frequencies (Wiedemer et al. 2025, arXiv:2502.18326; see docs/evaluation.md)."""
+    import pandas as pd
+
+    from identifiable.analysis.frequency import frequency_fit
+
+    def read(path: Path) -> pd.DataFrame:
+        try:
+            return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot read {path}: {error}") from error
+
+    with _user_errors():
+        _check_format(format_)
+        samples, freq = read(table), read(frequencies)
+        checks = ((samples, (concepts, performance), table),
+                  (freq, (concept_column, frequency_column), frequencies))  # fmt: skip
+        for frame, columns, path in checks:
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                have = list(frame.columns)
+                raise ValueError(f"{path} has no column {missing[0]!r}; it has {have}")
+        lists = [[c.strip() for c in str(cell).split(separator) if c.strip()]
+                 for cell in samples[concepts]]  # fmt: skip
+        mapping = dict(zip(freq[concept_column].astype(str), freq[frequency_column].astype(float),
+                           strict=True))  # fmt: skip
+        fits, summary = frequency_fit(lists, mapping, samples[performance].to_numpy(float),
+                                      n_bootstrap=bootstrap, seed=seed)  # fmt: skip
+    rows = [{"metric": f"r2_{r.aggregate}", "value": r.r2, "slope": r.slope,
+             "ci_low": r.r2_ci_low, "ci_high": r.r2_ci_high}
+            for r in fits.itertuples(index=False)]  # fmt: skip
+    rows += [{"metric": k, "value": v} for k, v in summary.items()]
+    _emit_scores(f"{performance} vs concept frequency ({len(lists)} samples)", rows, format_,
+                 output)  # fmt: skip
+
+
 @app.command()
 def vggsounder(
     predictions: Annotated[
