@@ -19,6 +19,19 @@ side by side in one process.
     OMP_NUM_THREADS=1 python benchmarks/evaluation_speed.py --quick   # seconds
 
 Needs the released data (../shared/data/vggsounder, or IDENTIFIABLE_SHARED_DATA).
+
+Measured (2026-11-26, 2 cores shared with a mutation run and two trainings, full run, 1 150 s):
+
+    VGGSounder vggsounder_0.1.6.csv: 7 models, 5 modalities + μ, median of 5 interleaved repeats
+      plain (pandas + scikit-learn)    9.063 s per model
+      identifiable                     0.569 s per model   speed-up 15.9×; largest difference 0.0
+    VGGSounder vggsounder+background-music.csv: same
+      plain (pandas + scikit-learn)   11.670 s per model
+      identifiable                     0.904 s per model   speed-up 12.9×; largest difference 0.0
+    nearest-neighbour similarity, 100000 base × 10000 queries × 512, top-1, median of 5
+      faiss     11.06 s   peak memory +    304 MiB over the data (data: 215 MiB)
+      torch     15.09 s   peak memory +   3211 MiB over the data (data: 215 MiB)
+      faiss / torch time 0.73; same neighbours: True
 """
 
 from __future__ import annotations

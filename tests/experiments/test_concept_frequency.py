@@ -19,7 +19,7 @@ def test_tiny_run_scores_every_held_out_pair(tmp_path):
     assert len(curves) == 2 * 2 * 5  # exponents × seeds × held-out pairs
     assert curves["performance"].between(0, 1).all()
     m = result.metrics
-    for key in ("zipf1_geometric_mean_r2", "zipf1_gm_minus_min_ci_low", "zipf0_performance_sd"):
+    for key in ("zipf2_geometric_mean_r2", "zipf2_gm_minus_min_ci_low", "zipf0_performance_sd"):
         assert np.isfinite(m[key])
     assert "spread_ratio" in m
     # uniform p(c), but held-out pairs take unequal shares: frequencies differ a little
