@@ -142,7 +142,8 @@ def test_unknown_contrast_or_algorithm_is_refused():
 
 
 def test_a_sub_gaussian_source_is_separated_with_its_sign():
-    # uniform (sub-Gaussian, κ < 0) and Laplace (κ > 0) sources: κ_η + κ_ε nearly cancel, so an
+    # uniform (sub-Gaussian) and Laplace (super-Gaussian) sources, κ of opposite signs: κ_η + κ_ε
+    # nearly cancel, so an
     # unsigned symmetric equation would call the pair unidentified (or inflate its variance); with
     # the signs it is |κ_η| + |κ_ε| and the sandwich matches the spread over replicates
     errors, stderrs = [], []

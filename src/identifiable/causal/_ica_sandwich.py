@@ -7,7 +7,9 @@ data x = r − μ whose sources s = U x satisfy, as sample means,
     s_i s_j − δ_ij = 0,               i ≤ j     (p(p+1)/2: whitening / decorrelation),
     d_j g(s_i) s_j − d_i g(s_j) s_i = 0,  i < j (p(p−1)/2: the fixed point),
 
-d_i = sign κ_i, κ_i = E[s_i g(s_i) − g′(s_i)] (+1 super-, −1 sub-Gaussian): the parallel update
+d_i = sign κ_i, κ_i = E[s_i g(s_i) − g′(s_i)] (opposite for super- and sub-Gaussian
+sources; with logcosh and exp a Laplace source has κ < 0, a uniform one κ > 0, with cube the
+reverse): the parallel update
 W⁺ = E[g(s) xᵀ] − diag E[g′(s)] W is followed by the symmetric decorrelation (W⁺W⁺ᵀ)^{−1/2} W⁺,
 so W is a fixed point (up to the sign flips FastICA allows) when M D is symmetric positive,
 M = E[g(s) sᵀ] − diag E[g′(s)], D = diag(d),
