@@ -500,14 +500,20 @@ def _emit_scores(title: str, rows: list[dict], format_: str, output: Path | None
         text = frame.to_csv(index=False)
     else:
         text = None
+    _deliver(text, frame, output)
+    if text is None:
+        console.print(scores_table(title, rows))
+
+
+def _deliver(text: str | None, frame, output: Path | None) -> None:
+    """Write ``text`` (JSON/CSV), or the frame as plain text for the table format, to ``output``
+    (a note on stderr); else print ``text`` to stdout (the table format prints elsewhere)."""
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text if text is not None else frame.to_string(index=False) + "\n")
         errors.print(f"wrote {output}")
     elif text is not None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    if text is None:
-        console.print(scores_table(title, rows))
 
 
 def _check_format(format_: str) -> None:
@@ -734,12 +740,7 @@ def _emit_vggsounder(name, source, table, summary, format_, output, confused) ->
         text = table.to_csv(index=False)
     else:
         text = None
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text if text is not None else table.to_string(index=False) + "\n")
-        errors.print(f"wrote {output}")
-    elif text is not None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    _deliver(text, table, output)
     if text is not None:
         return
     if confused:
