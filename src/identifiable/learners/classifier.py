@@ -104,6 +104,9 @@ class Classifier(HeadClassifier):
             at_least={"n_components": 1, "batch_size": 1, "steps": 1, "eval_every": 1},
         )
 
+    #: record the training accuracy of every batch (an argmax per step) for ``history_``
+    _track_accuracy = True
+
     def _n_classes(self, world: Any) -> int:
         return world.n_clusters if self.target == "label" else world.n_indices
 
@@ -159,7 +162,8 @@ class Classifier(HeadClassifier):
             loss.backward()
             optimizer.step()
             losses[step - 1] = loss.detach()
-            correct[step - 1] = (logits.detach().argmax(1) == y).float().mean()
+            if self._track_accuracy:
+                correct[step - 1] = (logits.detach().argmax(1) == y).float().mean()
             train_seconds += time.perf_counter() - start
 
             check_finite(losses[step - 1], step, what="cross-entropy", advice="lower lr")
@@ -173,7 +177,11 @@ class Classifier(HeadClassifier):
                     train_seconds=train_seconds,
                     monitor=monitor,
                     progress=progress,
-                    extra={"accuracy": float(correct[last_eval:step].mean())},
+                    extra=(
+                        {"accuracy": float(correct[last_eval:step].mean())}
+                        if self._track_accuracy
+                        else None
+                    ),
                 )
                 last_eval = step
         return self
