@@ -135,6 +135,13 @@ ORACLES: dict[str, list[str]] = {
         "tests/learners/test_tcl.py",
     ],
     "src/identifiable/worlds/exchangeable.py": ["tests/worlds/test_exchangeable*.py"],
+    "src/identifiable/metrics/multilabel.py": ["tests/metrics/test_multilabel*.py"],
+    "src/identifiable/analysis/vggsounder.py": ["tests/analysis/test_vggsounder*.py"],
+    "src/identifiable/analysis/similarity.py": ["tests/analysis/test_similarity*.py"],
+    "src/identifiable/analysis/frequency.py": ["tests/analysis/test_frequency*.py"],
+    "src/identifiable/analysis/domains.py": ["tests/analysis/test_domains*.py"],
+    "src/identifiable/worlds/renditions.py": ["tests/worlds/test_renditions*.py"],
+    "src/identifiable/worlds/concept_scenes.py": ["tests/worlds/test_concept_scenes*.py"],
     **{
         f"src/identifiable/causal/{name}.py": [
             "tests/causal/test_causal_de_finetti*.py",
