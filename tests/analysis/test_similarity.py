@@ -94,6 +94,8 @@ def test_pruning_closes_the_similarity_gap_point_by_point():
         (lambda: nearest(np.ones((3, 4)), np.ones((2, 4)), backend="gpu"), "backend must be"),
         (lambda: semdedup(np.eye(3), n_clusters=5), "n_clusters must be in 1..3"),
         (lambda: semdedup(np.eye(3), n_clusters=1, eps=3.0), "eps must be in"),
+        # 1 − ε < 0 would drop every cluster's first point (its "earlier" similarity is 0)
+        (lambda: semdedup(np.eye(3), n_clusters=1, eps=1.5), "eps must be in \\[0, 1\\]"),
         (lambda: nearest(np.ones(3), np.ones((2, 3))), "non-empty \\(n, d\\) array"),
     ],
 )

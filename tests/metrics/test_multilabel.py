@@ -126,5 +126,9 @@ def test_bad_input_is_one_line():
         top_k_scores(np.zeros((2, 4)), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="NaN"):
         auc_scores(np.zeros((2, 2)), np.array([[0.0, np.nan], [1.0, 0.0]]))
+    with pytest.raises(ValueError, match="y_true must be \\(samples, classes\\)"):
+        auc_scores(np.zeros(3), np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="y_true has 3 rows but scores 2"):
+        auc_scores(np.zeros((3, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="k must be in 1..4"):
         top_k(np.zeros((2, 4)), 5)

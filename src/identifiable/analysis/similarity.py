@@ -128,8 +128,8 @@ def semdedup(
     """Boolean keep-mask (n,) of SemDeDup deduplication (module docstring); ``clusters`` (n,)
     gives the cluster of each point instead of k-means."""
     x = normalise(embeddings)
-    if not 0 <= eps < 2:
-        raise ValueError(f"eps must be in [0, 2), got {eps}")
+    if not 0 <= eps <= 1:  # 1 − ε ≥ 0: a point with no earlier neighbour (similarity 0) stays
+        raise ValueError(f"eps must be in [0, 1], got {eps}")
     if clusters is None:
         if not 1 <= n_clusters <= len(x):
             raise ValueError(f"n_clusters must be in 1..{len(x)}, got {n_clusters}")

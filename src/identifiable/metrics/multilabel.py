@@ -210,7 +210,11 @@ def auc_scores(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     """Macro ROC-AUC and average precision over the classes with ≥ 1 positive and ≥ 1 negative
     (0.0 when there is none, as the reference)."""
     y_true = np.asarray(y_true, dtype=bool)
-    scores = _check_scores(scores, y_true.shape[1] if y_true.ndim == 2 else None)
+    if y_true.ndim != 2:
+        raise ValueError(f"y_true must be (samples, classes), got shape {y_true.shape}")
+    scores = _check_scores(scores, y_true.shape[1])
+    if len(scores) != len(y_true):
+        raise ValueError(f"y_true has {len(y_true)} rows but scores {len(scores)}")
     n = len(y_true)
     positives = y_true.sum(axis=0)
     valid = np.flatnonzero((positives > 0) & (positives < n))
