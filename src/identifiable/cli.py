@@ -832,7 +832,7 @@ def similarity(
         if prune_from is not None:
             large = read_array(prune_from)
             with errors.status("pruning"):
-                keep, _ = similarity_gap_prune(large, t, b)
+                keep, _ = similarity_gap_prune(large, t, b, reference_similarity=sims[:, 0])
             kept = np.flatnonzero(keep)
             after = nearest(large[keep], t, 1)[0][:, 0] if keep.any() else np.full(len(t), -1.0)
             frame["pruned_similarity"] = after

@@ -155,14 +155,29 @@ def semdedup(
 
 
 def similarity_gap_prune(
-    large, test, reference, *, backend: Literal["faiss", "torch"] = "faiss", chunk: int = _CHUNK
+    large,
+    test,
+    reference,
+    *,
+    backend: Literal["faiss", "torch"] = "faiss",
+    chunk: int = _CHUNK,
+    reference_similarity: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(keep-mask over ``large``, s_R of every test point): remove every large point more similar
-    to some test point q than q's nearest neighbour in ``reference`` is (module docstring)."""
+    to some test point q than q's nearest neighbour in ``reference`` is (module docstring).
+    ``reference_similarity``: s_R already computed (e.g. by :func:`nearest`), not searched again."""
     large = normalise(large, "large set")
     test = normalise(test, "test set")
     _same_width(large, test, ("large set", "test set"))
-    threshold = nearest(reference, test, 1, backend=backend)[0][:, 0]
+    if reference_similarity is None:
+        threshold = nearest(reference, test, 1, backend=backend)[0][:, 0]
+    else:
+        threshold = np.asarray(reference_similarity, dtype=np.float32)
+        if threshold.shape != (len(test),):
+            raise ValueError(
+                f"reference_similarity must have one value per test point ({len(test)},), "
+                f"got shape {threshold.shape}"
+            )
     test_t = torch.from_numpy(test)
     limit = torch.from_numpy(threshold)
     keep = np.ones(len(large), dtype=bool)

@@ -132,13 +132,6 @@ class LabelSet:
         matrix[row_of[video_index[keep]], class_index[keep]] = True
         return videos[present], matrix
 
-    def ground_truth(self, modality: str) -> dict[str, list[str]]:
-        """video id -> its labels in ``modality`` (videos with none there left out)."""
-        chosen = self.rows[self._keep(modality)]
-        return {
-            vid: list(labels) for vid, labels in chosen.groupby("video_id", sort=False)["label"]
-        }
-
 
 def _package_data() -> Path:
     """The data folder of the installed ``vggsounder`` package (its modules are not imported:
