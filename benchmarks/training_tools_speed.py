@@ -7,7 +7,17 @@ process (median of ≥ 5 interleaved repeats; a ratio ≥ 0.95 counts as parity)
    ``-(softmax(G/τ_s) * log(softmax(hh̃ᵀ/τ))).sum(1).mean()`` and against InfoNCE
    (:func:`~identifiable.losses.info_nce`, the one-positive special case) on the same tensors.
 
-    OMP_NUM_THREADS=1 python benchmarks/training_tools_speed.py            # ~20 s on 1 core
+2. LoRA / ALLoRA fine-tuning steps/s against full fine-tuning of the same ReLU MLP
+   (64 → hidden → 10, batch 32, AdamW; rank 4; ALLoRA with the update placement and with the
+   paper's gradient rule), :func:`identifiable.experiments.allora.step_rate`, interleaved; at the
+   experiment's width (128, 128) and at (1024, 1024), where the frozen weights dominate.
+3. LES score evaluations/s for a sequence-VAE decoder (one-hot MLP VAE, LeakyReLU decoder z →
+   logits (T, V)): :func:`~identifiable.metrics.latent_exploration.les_score` (exact Jacobian by
+   ``torch.func``, blockwise J, float64 singular values) against ``les_score_plain`` (the
+   official code's way: finite differences, the dense block-diagonal S, float32 SVD of JᵀJ), at
+   the experiment's size (T = 14, V = 7, d = 8) and a SMILES-like size (T = 40, V = 35, d = 16).
+
+    OMP_NUM_THREADS=1 python benchmarks/training_tools_speed.py            # ~1 min on 1 core
     OMP_NUM_THREADS=1 python benchmarks/training_tools_speed.py --quick    # smoke test
 """
 
@@ -79,12 +89,63 @@ def x_sample_speed(quick: bool) -> None:
           f"losses agree to {abs(float(a) - float(b)):.1e}")  # fmt: skip
 
 
+def adapter_speed(quick: bool) -> None:
+    from identifiable.experiments.allora import step_rate
+
+    widths = [(128, 128)] if quick else [(128, 128), (1024, 1024)]
+    repeats, steps = (3, 50) if quick else (5, 200)
+    arms = {
+        "full": dict(method="full"),
+        "lora": dict(method="lora"),
+        "allora (update)": dict(method="allora", placement="update"),
+        "allora (gradient)": dict(method="allora", placement="gradient"),
+    }
+    print(f"\nfine-tuning steps/s, AdamW, batch 32, rank 4 (median of {repeats} interleaved "
+          f"repeats × {steps} steps)")  # fmt: skip
+    for hidden in widths:
+        rates: dict[str, list[float]] = {name: [] for name in arms}
+        for repeat in range(repeats):
+            order = list(arms.items())
+            for name, kwargs in order[repeat % 4 :] + order[: repeat % 4]:
+                rates[name].append(step_rate(steps=steps, hidden=hidden, **kwargs))
+        full = statistics.median(rates["full"])
+        medians = {name: statistics.median(v) for name, v in rates.items()}
+        line = ", ".join(f"{name} {v:7.0f}/s ({v / full:.2f}×)" for name, v in medians.items())
+        print(f"  hidden {hidden}: {line}")
+
+
+def les_speed(quick: bool) -> None:
+    from identifiable.metrics.latent_exploration import les_score, les_score_plain
+    from identifiable.models.sequence_vae import SequenceVAE
+
+    sizes = [(14, 7, 8, 256)] if quick else [(14, 7, 8, 256), (40, 35, 16, 128)]
+    repeats = 3 if quick else 5
+    print(f"\nLES evaluations/s (median of {repeats} interleaved repeats)")
+    for length, vocab, d, n in sizes:
+        model = SequenceVAE(length, vocab, d, generator=torch.Generator().manual_seed(0))
+        decoder = model.decoder.eval()
+        z = torch.randn(n, d, generator=torch.Generator().manual_seed(1))
+        functions = {"les_score": les_score, "plain": les_score_plain}
+        for function in functions.values():
+            function(decoder, z[:8])  # warm-up
+        rates: dict[str, list[float]] = {name: [] for name in functions}
+        for repeat in range(repeats):
+            for name, function in list(functions.items())[:: 1 if repeat % 2 == 0 else -1]:
+                rates[name].append(n / _time(lambda f=function, d=decoder, z=z: f(d, z), 1))
+        ours, plain = (statistics.median(rates[k]) for k in ("les_score", "plain"))
+        gap = float((les_score(decoder, z) - les_score_plain(decoder, z)).abs().median())
+        print(f"  T = {length}, V = {vocab}, d = {d}: ours {ours:8.0f}/s   plain {plain:8.0f}/s"
+              f"   ours / plain {ours / plain:.2f}   median |difference| {gap:.1e}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 repeats")
     args = parser.parse_args()
     start = time.perf_counter()
     x_sample_speed(args.quick)
+    adapter_speed(args.quick)
+    les_speed(args.quick)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 

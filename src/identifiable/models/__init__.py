@@ -5,6 +5,23 @@ untrained baselines. A seed (a ``torch.Generator``) fixes a model without touchi
 """
 
 from identifiable.models.cnn import ConvEncoder
+from identifiable.models.lora import (
+    LoRALinear,
+    adapters,
+    add_adapters,
+    merge_adapters,
+    trainable_parameters,
+    unmerge_adapters,
+)
 from identifiable.models.mlp import MLPEncoder
 
-__all__ = ["ConvEncoder", "MLPEncoder"]
+__all__ = [
+    "ConvEncoder",
+    "LoRALinear",
+    "MLPEncoder",
+    "adapters",
+    "add_adapters",
+    "merge_adapters",
+    "trainable_parameters",
+    "unmerge_adapters",
+]
