@@ -93,6 +93,14 @@ def _decoder_dtype(decoder: Decoder, z: torch.Tensor) -> torch.dtype:
     return z.dtype
 
 
+def _decoder_device(decoder: Decoder, z: torch.Tensor) -> torch.device:
+    """The device the decoder's parameters live on (CUDA when it was moved there), else z's."""
+    if isinstance(decoder, nn.Module):
+        for parameter in decoder.parameters():
+            return parameter.device
+    return z.device
+
+
 def _logits(decoder: Decoder, z: torch.Tensor) -> torch.Tensor:
     """decoder(z) as (n, T, V), checked: floating, differentiable in z, V >= 2."""
     with torch.enable_grad():
@@ -186,10 +194,10 @@ def les_score(
     if isinstance(decoder, nn.Module):
         decoder.eval()
     try:
-        dtype = _decoder_dtype(decoder, z)
+        dtype, device = _decoder_dtype(decoder, z), _decoder_device(decoder, z)
         parts = []
         for chunk in z.split(chunk_size):
-            inputs = chunk.to(dtype)
+            inputs = chunk.to(device=device, dtype=dtype)
             logits = _logits(decoder, inputs)
             t, v = logits.shape[1:]
             if chunk.shape[1] > t * v:
@@ -206,7 +214,7 @@ def les_score(
     finally:
         if was_training is not None:
             decoder.train(was_training)
-    score = torch.cat(parts)
+    score = torch.cat(parts).to(z.device)  # on the latents' device, whatever the decoder's
     if prior:
         score = score - 0.5 * (z.double() ** 2).sum(1)
     return score
