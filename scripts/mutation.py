@@ -142,6 +142,16 @@ ORACLES: dict[str, list[str]] = {
     "src/identifiable/analysis/domains.py": ["tests/analysis/test_domains*.py"],
     "src/identifiable/worlds/renditions.py": ["tests/worlds/test_renditions*.py"],
     "src/identifiable/worlds/concept_scenes.py": ["tests/worlds/test_concept_scenes*.py"],
+    "src/identifiable/losses/x_sample.py": ["tests/losses/test_x_sample*.py"],
+    "src/identifiable/metrics/knn.py": ["tests/metrics/test_knn*.py"],
+    "src/identifiable/worlds/hierarchical_clusters.py": [
+        "tests/worlds/test_hierarchical_clusters*.py"
+    ],
+    "src/identifiable/optim/allora.py": [
+        "tests/optim/test_allora*.py",
+        "tests/models/test_lora*.py",
+    ],
+    "src/identifiable/metrics/latent_exploration.py": ["tests/metrics/test_latent_exploration*.py"],
     **{
         f"src/identifiable/causal/{name}.py": [
             "tests/causal/test_causal_de_finetti*.py",
