@@ -120,6 +120,8 @@ def verdict_table(rows: list[dict[str, str]]) -> Table:
         if row["paper"]:
             claim.append("\n" + row["paper"], style="dim")
         mark = "[green]PASS[/]" if row["verdict"] == "PASS" else f"[red]{row['verdict']}[/]"
+        if row.get("time"):
+            mark += f"\n[dim]{row['time']}[/]"
         table.add_row(claim, lines, mark)
     return table
 

@@ -87,10 +87,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The judgement of one claim; ``error`` (first line) when its run failed and nothing was
+    measured — shown as ERROR, not FAIL."""
+
     claim: Claim
     measured: dict[str, float]
     passed: bool
     failures: tuple[str, ...]
+    error: str = ""
 
 
 def judge(claim: Claim, metrics: dict[str, float]) -> Verdict:
@@ -105,7 +109,8 @@ def judge(claim: Claim, metrics: dict[str, float]) -> Verdict:
 
 def verdict_row(verdict: Verdict) -> dict[str, str]:
     """One row of a verdict table: claim, expected, measured, paper, verdict (plain text:
-    ``PASS``, ``FAIL``, or ``FAIL (known)`` for a claim whose ``known_fail`` gives the reason)."""
+    ``PASS``, ``FAIL``, ``FAIL (known)`` for a claim whose ``known_fail`` gives the reason, or
+    ``ERROR`` when its run failed)."""
     claim = verdict.claim
     measured = "; ".join(
         f"{e.metric}={verdict.measured.get(e.metric, float('nan')):.4f}" for e in claim.expect
@@ -115,5 +120,9 @@ def verdict_row(verdict: Verdict) -> dict[str, str]:
         "expected": "; ".join(e.describe() for e in claim.expect),
         "measured": measured,
         "paper": claim.paper_value,
-        "verdict": "PASS" if verdict.passed else ("FAIL (known)" if claim.known_fail else "FAIL"),
+        "verdict": "PASS"
+        if verdict.passed
+        else "ERROR"
+        if verdict.error
+        else ("FAIL (known)" if claim.known_fail else "FAIL"),
     }

@@ -269,19 +269,46 @@ def reproduce(
     fast: Annotated[
         bool, typer.Option(help="Only claims marked fast (a few CPU minutes each).")
     ] = False,
+    slow: Annotated[bool, typer.Option(help="Only claims not marked fast.")] = False,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every claim, through the sweep machinery (parallel, one progress view)."
+        ),
+    ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="local, ray or inline (implies the sweep machinery; default local)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel runs (implies the sweep machinery).")
+    ] = None,
+    threads: Annotated[int, typer.Option(help="torch threads per run (sweep machinery).")] = 1,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (ray backend).")] = None,
     force: Annotated[bool, typer.Option(help="Re-run claims already in the store.")] = False,
     store: StoreOption = None,
 ) -> None:
-    """Run claims and print a verdict table: expected vs measured, pass/fail."""
+    """Run claims and print a verdict table: expected vs measured, pass/fail; exit 1 if any
+    claim fails. Finished claims are read from the store (resumable)."""
     from identifiable import experiments
     from identifiable import run as run_module
     from identifiable._console import progress_bar, verdict_table
     from identifiable.claims import verdict_row
 
+    if all_ and claim is not None:
+        _fail("give a claim (or experiment prefix) or --all, not both")
+    if fast and slow:
+        _fail("--fast and --slow exclude each other; give one or neither")
     with _user_errors():
         chosen = experiments.select_claims(claim)
     if fast:
         chosen = [c for c in chosen if c.fast]
+    if slow:
+        chosen = [c for c in chosen if not c.fast]
+    if all_ or backend is not None or workers is not None:
+        _reproduce_swept(chosen, _store(store), backend or "local", workers or 1, threads,
+                         address, force)  # fmt: skip
+        return
 
     def on_error(item, error) -> None:
         errors.print(f"[red]{item.name} failed:[/] {type(error).__name__}: {error}")
@@ -297,6 +324,65 @@ def reproduce(
     except KeyboardInterrupt:
         _fail("interrupted; finished claims are kept in the store", code=130)
     console.print(verdict_table([verdict_row(v) for v in verdicts]))
+    if not all(v.passed for v in verdicts):
+        raise typer.Exit(1)
+
+
+def _reproduce_swept(chosen, store, backend, workers, threads, address, force) -> None:
+    """``reproduce --all`` / ``--backend`` / ``--workers``: the claims' runs on a sweep backend,
+    one progress line per event, then the verdict table with each claim's wall time."""
+    from identifiable._console import verdict_table
+    from identifiable.claims import verdict_row
+    from identifiable.sweep.reproduce import claim_runs, estimate_claim_seconds, reproduce_claims
+
+    with _user_errors():
+        plan = claim_runs(chosen)
+        todo = [r for r in plan.runs if force or not store.is_done(r.key)]
+        eta = estimate_claim_seconds(todo, store, workers)
+    errors.print(
+        f"{len(chosen)} claims, {len(plan.runs)} runs: {len(plan.runs) - len(todo)} finished in "
+        f"the store, {len(todo)} to run on {backend} ({workers} at a time)"
+        + (f", about {eta / 60:.0f} min from past wall times" if eta else ""),
+        highlight=False,
+    )
+    counts = {"done": 0, "failed": 0, "running": 0}
+
+    def on_event(kind: str, run, info: dict) -> None:
+        if kind == "start":
+            counts["running"] += 1
+        elif kind in ("done", "failed", "interrupted"):
+            counts["running"] -= 1
+            counts["done" if kind == "done" else "failed"] += 1
+        if kind == "skipped":
+            return
+        names = ", ".join(plan.claims_of[run.key])
+        state = f"[{counts['done'] + counts['failed']}/{len(todo)} · {counts['running']} running"
+        state += f" · {counts['failed']} failed]" if counts["failed"] else "]"
+        detail = f": {info['error']}" if kind in ("failed", "interrupted") else ""
+        errors.print(f"{state} {kind} {names}{detail}", highlight=False, markup=False)
+
+    try:
+        with _user_errors():
+            verdicts, _ = reproduce_claims(chosen, store, backend=backend, workers=workers,
+                                           threads=threads, force=force, address=address,
+                                           on_event=on_event)  # fmt: skip
+    except KeyboardInterrupt:
+        _fail("interrupted; finished claims are kept in the store", code=130)
+    rows = []
+    for verdict in verdicts:
+        row = verdict_row(verdict)
+        record = store.get(plan.key_of[verdict.claim.name])
+        seconds = getattr(record, "wall_seconds", None) if record is not None else None
+        row["time"] = f"{seconds / 60:.1f} min" if seconds else ""
+        rows.append(row)
+    console.print(verdict_table(rows))
+    tally = {v: sum(r["verdict"] == v for r in rows) for v in ("PASS", "FAIL", "FAIL (known)",
+                                                                 "ERROR")}  # fmt: skip
+    console.print(
+        f"{len(rows)} claims: {tally['PASS']} PASS, {tally['FAIL']} FAIL, "
+        f"{tally['FAIL (known)']} FAIL (known), {tally['ERROR']} ERROR",
+        highlight=False,
+    )
     if not all(v.passed for v in verdicts):
         raise typer.Exit(1)
 

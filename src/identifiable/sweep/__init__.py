@@ -52,6 +52,7 @@ __all__ = [
     "RunSpec",
     "SweepSpec",
     "SweepSummary",
+    "execute_runs",
     "load_manifest",
     "parse_axis",
     "run_sweep",
@@ -69,6 +70,9 @@ class RunSpec:
     params: dict[str, Any]
     config: Any
     key: str
+    #: the run's experiment when one call runs several (``identifiable reproduce --all``);
+    #: empty: the experiment the backend was given
+    experiment: str = ""
 
 
 @dataclass(frozen=True)
@@ -288,6 +292,7 @@ class _Bookkeeping:
         """The worker of ``run`` is gone; ``status`` (``failed`` or ``interrupted``) and
         ``error`` are what the backend saw, used only if the worker recorded nothing."""
         store, summary = self.store, self.summary
+        experiment = run.experiment or self.experiment
         record = store.get(run.key)
         if record is not None and record.status == "done":
             summary.done += 1
@@ -295,7 +300,7 @@ class _Bookkeeping:
             return
         if record is None or record.status == "running":  # the worker died before recording
             if record is None:
-                record = run_module.record_start(store, self.experiment, run.config)
+                record = run_module.record_start(store, experiment, run.config)
             run_module.record_end(store, record, error=error, interrupted=status == "interrupted")
         else:  # failed or interrupted as the worker recorded it (or damaged meanwhile)
             status = "interrupted" if record.status == "interrupted" else "failed"
@@ -307,6 +312,13 @@ class _Bookkeeping:
         first = error.splitlines()[0] if error else status
         summary.errors[run.key] = first
         self.on_event(status, run, {"error": first})
+
+
+def _check_backend(backend: str, workers: int, threads: int) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if workers < 1 or threads < 1:
+        raise ConfigError(f"workers and threads must be >= 1, got {workers} and {threads}")
 
 
 def run_sweep(
@@ -325,10 +337,7 @@ def run_sweep(
     """Run every not-yet-finished run of ``spec``; returns counts (never raises for a run's
     failure — it is recorded in the store and counted). Ctrl-C marks the runs in flight
     ``interrupted``, keeps the finished ones and re-raises."""
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if workers < 1 or threads < 1:
-        raise ConfigError(f"workers and threads must be >= 1, got {workers} and {threads}")
+    _check_backend(backend, workers, threads)
     runs = spec.expand()
     write_manifest(
         store,
@@ -338,8 +347,41 @@ def run_sweep(
             "runs": [{"index": r.index, "key": r.key, "params": r.params} for r in runs],
         },
     )
+    return execute_runs(
+        runs,
+        store,
+        experiment=spec.experiment,
+        workers=workers,
+        threads=threads,
+        backend=backend,
+        force=force,
+        address=address,
+        cpus_per_run=cpus_per_run,
+        gpus_per_run=gpus_per_run,
+        on_event=on_event,
+    )
+
+
+def execute_runs(
+    runs: list[RunSpec],
+    store: Store,
+    *,
+    experiment: str = "",
+    workers: int = 1,
+    threads: int = 1,
+    backend: str = "local",
+    force: bool = False,
+    address: str | None = None,
+    cpus_per_run: float = 1.0,
+    gpus_per_run: float = 0.0,
+    on_event: Event = _ignore,
+) -> SweepSummary:
+    """Run every not-yet-finished run of ``runs`` on ``backend`` (the part of :func:`run_sweep`
+    after its manifest); a run's own ``experiment`` wins over ``experiment``, so one call may mix
+    experiments (``identifiable reproduce --all``)."""
+    _check_backend(backend, workers, threads)
     summary = SweepSummary(total=len(runs))
-    books = _Bookkeeping(spec.experiment, store, summary, on_event)
+    books = _Bookkeeping(experiment, store, summary, on_event)
     start = time.perf_counter()
     todo = []
     for run in runs:
@@ -364,7 +406,7 @@ def run_sweep(
             from identifiable.sweep.local import run_inline
 
             run_inline(
-                spec.experiment,
+                experiment,
                 store,
                 todo,
                 force=force,
@@ -375,7 +417,7 @@ def run_sweep(
             from identifiable.sweep.local import run_local
 
             run_local(
-                spec.experiment,
+                experiment,
                 store,
                 todo,
                 workers=workers,
@@ -388,7 +430,7 @@ def run_sweep(
             from identifiable.sweep.ray import run_ray
 
             run_ray(
-                spec.experiment,
+                experiment,
                 store,
                 todo,
                 address=address,

@@ -83,7 +83,7 @@ def run_inline(
     for run in todo:
         started(run)
         try:
-            execute(experiment, run.config, store, force=force)
+            execute(run.experiment or experiment, run.config, store, force=force)
         except KeyboardInterrupt:
             finished(run, "interrupted", INTERRUPTED)
             raise
@@ -144,7 +144,13 @@ def _drive(experiment, store, queue, workers, threads, force, started, finished)
                 run = queue.pop(0)
                 process = context.Process(
                     target=_child,
-                    args=(experiment, run.config, str(store.root), force, threads),
+                    args=(
+                        run.experiment or experiment,
+                        run.config,
+                        str(store.root),
+                        force,
+                        threads,
+                    ),
                     daemon=False,
                 )
                 process.start()

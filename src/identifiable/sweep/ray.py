@@ -66,8 +66,9 @@ def run_ray(
     remote = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=0)(_task)
     pending: dict[Any, tuple[Any, Any]] = {}
     for run in todo:
-        attempt = record_start(store, experiment, run.config)
-        pending[remote.remote(experiment, config_to_dict(run.config), threads)] = (run, attempt)
+        name = run.experiment or experiment
+        attempt = record_start(store, name, run.config)
+        pending[remote.remote(name, config_to_dict(run.config), threads)] = (run, attempt)
         started(run)
     try:
         while pending:

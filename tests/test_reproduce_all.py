@@ -1,0 +1,103 @@
+"""``reproduce --all`` through the sweep machinery: shared runs, resume, ERROR verdicts, CLI."""
+
+from __future__ import annotations
+
+import pytest
+import toy_experiment
+from typer.testing import CliRunner
+
+from identifiable import experiments
+from identifiable.claims import Claim, Expectation
+from identifiable.cli import app
+from identifiable.store import Store
+from identifiable.sweep.reproduce import claim_runs, estimate_claim_seconds, reproduce_claims
+
+
+@pytest.fixture(autouse=True)
+def toy():
+    experiments.register("toy", "toy_experiment")
+    experiments.refresh()
+    yield
+    experiments.unregister("toy")
+    experiments.refresh()
+
+
+def _claim(name, value=1.0, mode="ok", op=">=", threshold=0.5, **kwargs):
+    return Claim(
+        name=f"toy/{name}", statement="s", paper="p", experiment="toy",
+        overrides={"value": value, "mode": mode},
+        expect=(Expectation("value", op, threshold),), **kwargs,
+    )  # fmt: skip
+
+
+def test_claims_with_one_config_share_one_run():
+    claims = [_claim("a"), _claim("b", op="<=", threshold=2.0), _claim("c", value=3.0)]
+    plan = claim_runs(claims)
+    assert len(plan.runs) == 2
+    assert plan.key_of["toy/a"] == plan.key_of["toy/b"] != plan.key_of["toy/c"]
+    assert plan.claims_of[plan.key_of["toy/a"]] == ["toy/a", "toy/b"]
+    assert all(run.experiment == "toy" for run in plan.runs)
+
+
+@pytest.mark.parametrize("backend, workers", [("inline", 1), ("local", 2)])
+def test_verdicts_resume_and_errors(tmp_path, backend, workers):
+    store = Store(tmp_path)
+    claims = [_claim("pass"), _claim("fail", value=0.1), _claim("broken", mode="fail")]
+    events = []
+    verdicts, summary = reproduce_claims(
+        claims, store, backend=backend, workers=workers,
+        on_event=lambda kind, run, info: events.append((kind, run.params["claim"])),
+    )  # fmt: skip
+    assert [v.passed for v in verdicts] == [True, False, False]
+    assert verdicts[1].error == "" and verdicts[1].measured["value"] == pytest.approx(0.1)
+    assert "deliberate failure" in verdicts[2].error and verdicts[2].measured == {}
+    assert (summary.done, summary.failed, summary.skipped) == (2, 1, 0)
+    assert ("start", "toy/pass") in events and ("failed", "toy/broken") in events
+    # resumable: finished runs are read back, the failed one runs again
+    again, summary = reproduce_claims(claims, store, backend=backend, workers=workers)
+    assert (summary.done, summary.failed, summary.skipped) == (0, 1, 2)
+    assert [v.passed for v in again] == [True, False, False]
+    assert len(store.table(status="done")) == 2  # nothing recorded twice
+
+
+def test_estimate_from_past_wall_times(tmp_path):
+    store = Store(tmp_path)
+    plan = claim_runs([_claim("a"), _claim("b", value=2.0)])
+    assert estimate_claim_seconds(plan.runs, store, workers=1) is None
+    reproduce_claims([_claim("a")], store, backend="inline")
+    one = estimate_claim_seconds(plan.runs[:1], store, workers=1)
+    both = estimate_claim_seconds(plan.runs, store, workers=1)
+    assert one is not None and one >= 0 and both == pytest.approx(2 * one, rel=1e-6, abs=1e-6)
+    assert estimate_claim_seconds(plan.runs, store, workers=2) == pytest.approx(both / 2)
+
+
+def test_cli_runs_claims_on_a_backend_and_exits_1_on_failure(tmp_path, monkeypatch):
+    monkeypatch.setattr(toy_experiment, "CLAIMS", [_claim("pass"), _claim("broken", mode="fail")],
+                        raising=False)  # fmt: skip
+    experiments.refresh()
+    result = CliRunner().invoke(
+        app, ["reproduce", "toy", "--backend", "inline", "--store", str(tmp_path)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "ERROR" in result.output and "PASS" in result.output
+    assert "2 claims: 1 PASS, 0 FAIL, 0 FAIL (known), 1 ERROR" in result.output
+    monkeypatch.setattr(toy_experiment, "CLAIMS", [_claim("pass")])
+    experiments.refresh()
+    ok = CliRunner().invoke(app, ["reproduce", "toy", "--workers", "1", "--store", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert "1 finished in the store, 0 to run" in ok.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["reproduce", "toy", "--all"], "not both"),
+        (["reproduce", "--fast", "--slow"], "exclude each other"),
+        (["reproduce", "toy", "--backend", "slurm"], "backend must be one of"),
+    ],
+)
+def test_cli_bad_options(tmp_path, monkeypatch, args, message):
+    monkeypatch.setattr(toy_experiment, "CLAIMS", [_claim("pass")], raising=False)
+    experiments.refresh()
+    result = CliRunner().invoke(app, [*args, "--store", str(tmp_path)])
+    assert result.exit_code == 2 and message in result.output
