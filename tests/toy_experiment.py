@@ -25,12 +25,14 @@ WAIT_LIMIT_SECONDS = 120.0  # a forgotten gate file fails the run instead of han
 @dataclass(frozen=True)
 class Config:
     """value: echoed as a metric.  mode: ok, fail, crash, sleep or wait.  sleep: seconds.
-    wait_for: the file mode ``wait`` waits for.  seed."""
+    wait_for: the file mode ``wait`` waits for.  started: a folder where mode ``wait`` marks
+    that it runs.  seed."""
 
     value: float = 1.0
     mode: Literal["ok", "fail", "crash", "sleep", "wait"] = "ok"
     sleep: float = 0.0
     wait_for: str = ""
+    started: str = ""  # a folder: mode wait first writes <started>/<value> (it is running now)
     seed: int = 0
 
 
@@ -42,6 +44,8 @@ def run(cfg: Config, *, progress=no_progress) -> Result:
     if cfg.mode == "wait":
         if not cfg.wait_for:
             raise ValueError("mode wait needs wait_for=<file>")
+        if cfg.started:
+            (Path(cfg.started) / f"{cfg.value:g}").touch()
         deadline = time.monotonic() + WAIT_LIMIT_SECONDS
         while not Path(cfg.wait_for).exists():
             if time.monotonic() > deadline:
@@ -54,3 +58,10 @@ def run(cfg: Config, *, progress=no_progress) -> Result:
     return Result(
         metrics={"value": cfg.value, "seed_plus_value": cfg.seed + cfg.value}, curves=curves
     )
+
+
+def ray_setup() -> None:
+    """``worker_process_setup_hook`` of Ray workers in tests: make ``toy`` known there too."""
+    from identifiable import experiments
+
+    experiments.register("toy", "toy_experiment")
