@@ -7,12 +7,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-slow lint bench clean
+.PHONY: install run test test-slow lint bench site clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev,ray,causal-discovery,similarity]"
+	$(PY) -m pip install -q -e ".[dev,ray,causal-discovery,similarity,docs]"
 	@# DirectLiNGAM (the exchangeable-causal baseline): lingam pins scipy<=1.13.1 and pygam
 	@# scipy<1.17, which would downgrade scipy/numpy for everything; both import and run with the
 	@# current ones (tests/causal/test_causal_de_finetti.py), so they go in without their pins
@@ -30,6 +30,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# the documentation site into site/ (the reproduction page from ./runs when it holds claim runs,
+# else the committed snapshot docs/reproduction.md)
+site: $(STAMP)
+	$(VENV)/bin/identifiable report --site site --store runs
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -241,12 +241,37 @@ def report(
         typer.Option(help="Aggregate this sweep: mean and 95% intervals over seeds, figures."),
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for report.md and figures.")] = Path("reports"),
+    site: Annotated[
+        Path | None,
+        typer.Option(
+            help="Build the documentation site here (MkDocs; the reproduction page from the store)."
+        ),
+    ] = None,
+    reproduction: Annotated[
+        Path | None,
+        typer.Option(help="Write the state-of-reproduction page (Markdown) into this docs folder."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
-    """Write a Markdown report with figures from the store (or a sweep's HTML report)."""
+    """Write a Markdown report with figures from the store (or a sweep's HTML report, the
+    documentation site, or the state-of-reproduction page)."""
     from identifiable import experiments
     from identifiable.report import write_report, write_sweep_report
 
+    if site is not None:
+        from identifiable.report.site import build_site
+
+        with _user_errors():
+            index = build_site(_store(store), site)
+        console.print(f"site built: [bold]{index}[/]")
+        return
+    if reproduction is not None:
+        from identifiable.report.reproduction import write_reproduction
+
+        with _user_errors():
+            page = write_reproduction(_store(store), reproduction)
+        console.print(f"reproduction page written to [bold]{page}[/]")
+        return
     with _user_errors():
         if sweep:
             path = write_sweep_report(_store(store), sweep, out)
