@@ -358,12 +358,14 @@ def _reproduce_swept(chosen, store, backend, workers, threads, address, force) -
     one progress line per event, then the verdict table with each claim's wall time."""
     from identifiable._console import verdict_table
     from identifiable.claims import verdict_row
-    from identifiable.sweep.reproduce import claim_runs, estimate_claim_seconds, reproduce_claims
+    from identifiable.sweep.reproduce import claim_runs, reproduce_claims, run_estimates
 
     with _user_errors():
         plan = claim_runs(chosen)
         todo = [r for r in plan.runs if force or not store.is_done(r.key)]
-        eta = estimate_claim_seconds(todo, store, workers)
+        estimates = run_estimates(todo, store)
+    pending = {r.key for r in todo}
+    eta = sum(estimates.values()) / workers if estimates else None
     errors.print(
         f"{len(chosen)} claims, {len(plan.runs)} runs: {len(plan.runs) - len(todo)} finished in "
         f"the store, {len(todo)} to run on {backend} ({workers} at a time)"
@@ -378,11 +380,14 @@ def _reproduce_swept(chosen, store, backend, workers, threads, address, force) -
         elif kind in ("done", "failed", "interrupted"):
             counts["running"] -= 1
             counts["done" if kind == "done" else "failed"] += 1
+            pending.discard(run.key)
         if kind == "skipped":
             return
         names = ", ".join(plan.claims_of[run.key])
         state = f"[{counts['done'] + counts['failed']}/{len(todo)} · {counts['running']} running"
-        state += f" · {counts['failed']} failed]" if counts["failed"] else "]"
+        state += f" · {counts['failed']} failed" if counts["failed"] else ""
+        left = sum(estimates.get(key, 0.0) for key in pending) / workers
+        state += f" · ETA ~{left / 60:.0f} min]" if estimates and pending else "]"
         detail = f": {info['error']}" if kind in ("failed", "interrupted") else ""
         errors.print(f"{state} {kind} {names}{detail}", highlight=False, markup=False)
 

@@ -23,7 +23,13 @@ from identifiable.config import config_to_dict
 from identifiable.store import Store
 from identifiable.sweep import Event, RunSpec, SweepSummary, _ignore, execute_runs
 
-__all__ = ["ClaimRuns", "claim_runs", "estimate_claim_seconds", "reproduce_claims"]
+__all__ = [
+    "ClaimRuns",
+    "claim_runs",
+    "estimate_claim_seconds",
+    "reproduce_claims",
+    "run_estimates",
+]
 
 
 @dataclass(frozen=True)
@@ -52,22 +58,29 @@ def claim_runs(claims: Iterable[Claim]) -> ClaimRuns:
     return ClaimRuns(runs, key_of, claims_of)
 
 
-def estimate_claim_seconds(runs: Iterable[RunSpec], store: Store, workers: int) -> float | None:
-    """Wall seconds for ``runs`` on ``workers``: per run the median wall time of the finished
-    runs of its experiment in ``store`` (its own earlier run when there is one), summed and
-    divided by ``workers``; ``None`` when no run has a past to go by."""
+def run_estimates(runs: Iterable[RunSpec], store: Store) -> dict[str, float]:
+    """Expected wall seconds per run key, from ``store``: the run's own earlier wall time when it
+    has one, else the median of the finished runs of its experiment; runs without a past to go
+    by are left out."""
     past = store.table(status="done")
     if not len(past) or "wall_seconds" not in past:
-        return None
-    own = dict(zip(past["key"], past["wall_seconds"], strict=False)) if "key" in past else {}
+        return {}
+    own = dict(zip(past["key"], past["wall_seconds"], strict=False))
     by_experiment = past.groupby("experiment")["wall_seconds"].apply(list).to_dict()
-    total, known = 0.0, False
+    estimates = {}
     for run in runs:
         if run.key in own:
-            total, known = total + float(own[run.key]), True
+            estimates[run.key] = float(own[run.key])
         elif run.experiment in by_experiment:
-            total, known = total + statistics.median(by_experiment[run.experiment]), True
-    return total / max(workers, 1) if known else None
+            estimates[run.key] = float(statistics.median(by_experiment[run.experiment]))
+    return estimates
+
+
+def estimate_claim_seconds(runs: Iterable[RunSpec], store: Store, workers: int) -> float | None:
+    """Wall seconds for ``runs`` on ``workers``: the :func:`run_estimates` summed and divided by
+    ``workers``; ``None`` when no run has a past to go by."""
+    estimates = run_estimates(runs, store)
+    return sum(estimates.values()) / max(workers, 1) if estimates else None
 
 
 def reproduce_claims(
