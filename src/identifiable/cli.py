@@ -369,7 +369,12 @@ def _reproduce_swept(chosen, store, backend, workers, threads, address, force) -
     errors.print(
         f"{len(chosen)} claims, {len(plan.runs)} runs: {len(plan.runs) - len(todo)} finished in "
         f"the store, {len(todo)} to run on {backend} ({workers} at a time)"
-        + (f", about {eta / 60:.0f} min from past wall times" if eta else ""),
+        + (f", about {eta / 60:.0f} min from past wall times" if eta else "")
+        + (
+            f" (+ {len(todo) - len(estimates)} runs with no past to go by)"
+            if estimates and len(estimates) < len(todo)
+            else ""
+        ),
         highlight=False,
     )
     counts = {"done": 0, "failed": 0, "running": 0}
@@ -387,7 +392,8 @@ def _reproduce_swept(chosen, store, backend, workers, threads, address, force) -
         state = f"[{counts['done'] + counts['failed']}/{len(todo)} · {counts['running']} running"
         state += f" · {counts['failed']} failed" if counts["failed"] else ""
         left = sum(estimates.get(key, 0.0) for key in pending) / workers
-        state += f" · ETA ~{left / 60:.0f} min]" if estimates and pending else "]"
+        unknown = "+" if any(key not in estimates for key in pending) else ""
+        state += f" · ETA ~{left / 60:.0f}{unknown} min]" if estimates and pending else "]"
         detail = f": {info['error']}" if kind in ("failed", "interrupted") else ""
         errors.print(f"{state} {kind} {names}{detail}", highlight=False, markup=False)
 
