@@ -85,6 +85,7 @@ def test_minimum_is_reached_when_the_model_matches_the_targets():
         (lambda h: graph_targets(torch.ones(3, 4), 0.1), "must be square"),
         (lambda h: graph_targets(torch.tensor([[1.0, -0.2], [0.0, 1.0]]), 0.1), "must be >= 0"),
         (lambda h: graph_targets(torch.tensor([[1.0, float("nan")], [0.0, 1.0]]), 0.1), "NaN"),
+        (lambda h: graph_targets(torch.tensor([[1.0, float("inf")], [0.0, 1.0]]), 0.1), "infinite"),
         (lambda h: graph_targets(torch.eye(2), 0.0), "tau_graph must be > 0"),
         (lambda h: x_sample_loss(h, h, torch.eye(3), 0.1), r"targets must have shape \(4, 4\)"),
         (lambda h: x_sample_loss(h, h[:2], torch.eye(4), 0.1), "must both have shape"),
