@@ -32,6 +32,10 @@ Measured (2026-11-26, 2 cores shared with a mutation run and two trainings, full
       faiss     11.06 s   peak memory +    304 MiB over the data (data: 215 MiB)
       torch     15.09 s   peak memory +   3211 MiB over the data (data: 215 MiB)
       faiss / torch time 0.73; same neighbours: True
+    --huge: 100000 base × 100000 queries × 512, one run each (machine shared)
+      faiss     62.24 s   peak memory +    621 MiB over the data (data: 391 MiB)
+      torch     79.33 s   peak memory +   3534 MiB over the data (data: 391 MiB)
+      faiss / torch time 0.78; same neighbours: True
 """
 
 from __future__ import annotations
