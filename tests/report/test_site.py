@@ -24,7 +24,7 @@ pytest.importorskip("mkdocs", reason="the site needs the docs extra (make instal
 
 
 def _claim(name, value, mode="ok", **kwargs):
-    paper = f"Toy, Author (2026), arXiv:2601.00001, Table {name}"
+    paper = f"Tóy, Äuthor (2026), arXiv:2601.00001, Table {name}"
     return Claim(name=f"toy/{name}", statement="s", paper=paper, experiment="toy",
                  overrides={"value": value, "mode": mode}, paper_value="1.0",
                  expect=(Expectation("value", ">=", 1.0),), **kwargs)  # fmt: skip
@@ -70,7 +70,7 @@ def test_reproduction_page_lists_every_claim_with_its_state(tmp_path, toy_claims
     assert "img/reproduction/toy/toy_values.png" in page
     config = tmp_path / "docs" / "reproduction" / "configs" / "toy__pass.json"
     assert '"rerun": "identifiable reproduce toy/pass"' in config.read_text()
-    assert paper_of(toy_claims[0]) == "Toy, Author (2026), arXiv:2601.00001"
+    assert paper_of(toy_claims[0]) == "Tóy, Äuthor (2026), arXiv:2601.00001"
 
 
 def _chromium(browser, url, tmp_path, *args):
@@ -105,6 +105,9 @@ def test_site_renders_and_its_links_resolve(tmp_path, toy_claims):
     # the front page carries the summary; a system page renders too
     front = _chromium(browser, index.as_uri(), tmp_path, "--dump-dom").stdout
     assert "claims</strong> from" in front and "verdict-pass" in front
+    # the summary's links land on the paper's heading of the claims page
+    anchors = re.findall(r'href="reproduction/#([^"]+)"', index.read_text())
+    assert anchors and all(f'id="{a}"' in page.read_text() for a in anchors)
     shot = tmp_path / "system.png"
     _chromium(browser, (site / "training_tools" / "index.html").as_uri(), tmp_path,
               "--window-size=1000,1400", f"--screenshot={shot}")  # fmt: skip
@@ -131,7 +134,7 @@ def test_front_page_summary_counts(tmp_path, toy_claims):
     page = write_reproduction(store, tmp_path / "docs", claims=toy_claims).read_text()
     summary = page.split("<!-- summary:start -->")[1].split("<!-- summary:end -->")[0]
     assert "**4 claims** from 1 papers" in summary
-    row = next(line for line in summary.splitlines() if line.startswith("| [Toy"))
+    row = next(line for line in summary.splitlines() if line.startswith("| [Tóy"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1:] == ["4", "1", "", "", "", "3"]
     assert np.isclose(float(re.search(r"(\d+\.\d) h", summary).group(1)), 0.0)

@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import subprocess
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ def reproduction_markdown(
     lines = [
         "# State of reproduction",
         "",
-        f"Generated from the result store by `identifiable report --site` on {stamp['date']} · "
+        f"Generated from the result store by `identifiable report` on {stamp['date']} · "
         f"machine: {stamp['machine']} · commit `{stamp['commit']}` · do not edit by hand.",
         "",
         SUMMARY_START,
@@ -159,9 +160,11 @@ def reproduction_markdown(
 
 
 def _slug(text: str) -> str:
-    """The anchor MkDocs' toc extension gives a heading (lower case, words joined by -)."""
-    text = re.sub(r"[^\w\s-]", "", text.lower())
-    return re.sub(r"[-\s]+", "-", text).strip("-")
+    """The anchor MkDocs' toc extension gives a heading (Python-Markdown's ``slugify``: accents
+    dropped to ASCII, punctuation removed, lower case, words joined by -)."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
 
 
 def _row(state: ClaimState, *, short: bool) -> str:
