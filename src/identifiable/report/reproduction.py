@@ -64,7 +64,7 @@ def claim_states(store: Store, claims: Iterable[Claim] | None = None) -> list[Cl
                 verdict = judge(claim, store.metrics(key))
             except KeyError:  # damaged since
                 verdict = None
-        elif record is not None and record.status in ("failed", "interrupted"):
+        elif record is not None and record.status == "failed":  # interrupted: not run yet
             error = (record.error or record.status).splitlines()[0]
             verdict = Verdict(claim, {}, False, (f"run failed: {error}",), error=error)
         states.append(ClaimState(claim, key, record, verdict))
@@ -109,7 +109,7 @@ def reproduction_markdown(
 ) -> str:
     """The page: stamp, summary (the front page includes it), then one table per paper."""
     labels = [s.label for s in states]
-    runs = {s.key: s.record for s in states if s.record is not None}
+    runs = {s.key: s.record for s in states if s.record is not None and s.verdict is not None}
     seconds = sum(r.wall_seconds or 0.0 for r in runs.values())
     count = {label: labels.count(label) for label in BADGES}
     controls = sum(s.claim.control for s in states)
