@@ -94,6 +94,9 @@ def test_cli_runs_claims_on_a_backend_and_exits_1_on_failure(tmp_path, monkeypat
         (["reproduce", "toy", "--all"], "not both"),
         (["reproduce", "--fast", "--slow"], "exclude each other"),
         (["reproduce", "toy", "--backend", "slurm"], "backend must be one of"),
+        (["reproduce", "toy", "--workers", "0"], "workers and threads must be >= 1"),
+        (["reproduce", "toy", "--all", "--threads", "0"], "not both"),
+        (["reproduce", "--all", "--fast", "--threads", "0"], "workers and threads must be >= 1"),
     ],
 )
 def test_cli_bad_options(tmp_path, monkeypatch, args, message):

@@ -331,8 +331,8 @@ def reproduce(
     if slow:
         chosen = [c for c in chosen if not c.fast]
     if all_ or backend is not None or workers is not None:
-        _reproduce_swept(chosen, _store(store), backend or "local", workers or 1, threads,
-                         address, force)  # fmt: skip
+        workers, backend = (1 if workers is None else workers), (backend or "local")
+        _reproduce_swept(chosen, _store(store), backend, workers, threads, address, force)
         return
 
     def on_error(item, error) -> None:
@@ -358,8 +358,13 @@ def _reproduce_swept(chosen, store, backend, workers, threads, address, force) -
     one progress line per event, then the verdict table with each claim's wall time."""
     from identifiable._console import verdict_table
     from identifiable.claims import verdict_row
+    from identifiable.sweep import BACKENDS
     from identifiable.sweep.reproduce import claim_runs, reproduce_claims, run_estimates
 
+    if backend not in BACKENDS:
+        _fail(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if workers < 1 or threads < 1:
+        _fail(f"workers and threads must be >= 1, got {workers} and {threads}")
     with _user_errors():
         plan = claim_runs(chosen)
         todo = [r for r in plan.runs if force or not store.is_done(r.key)]
