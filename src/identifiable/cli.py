@@ -262,7 +262,8 @@ def report(
         from identifiable.report.site import build_site
 
         with _user_errors():
-            index = build_site(_store(store), site)
+            pages = {"cli-reference.md": cli_reference()}
+            index = build_site(_store(store), site, extra_pages=pages)
         console.print(f"site built: [bold]{index}[/]")
         return
     if reproduction is not None:
@@ -281,6 +282,17 @@ def report(
             experiments.get(experiment)
         path = write_report(_store(store), experiment, out)
     console.print(f"report written to [bold]{path}[/] (figures beside it)")
+
+
+def cli_reference() -> str:
+    """Every command and option of this CLI as Markdown (typer's own generator on the live app,
+    so the site's reference page cannot drift from the code)."""
+    from typer.cli import get_docs_for_click
+
+    command = typer.main.get_command(app)
+    text = get_docs_for_click(obj=command, ctx=typer.Context(command), name="identifiable",
+                              title="Command-line reference")  # fmt: skip
+    return text.strip() + "\n"
 
 
 @app.command()

@@ -90,7 +90,10 @@ def test_site_renders_and_its_links_resolve(tmp_path, toy_claims):
         pytest.skip("chromium is not installed (.ci/run installs it: apt-get install chromium)")
     store = Store(tmp_path / "runs")
     reproduce_claims(toy_claims[:3], store, backend="inline")
-    index = build_site(store, tmp_path / "site")
+    from identifiable.cli import cli_reference
+
+    index = build_site(store, tmp_path / "site", extra_pages={"cli-reference.md": cli_reference()})
+    assert "identifiable reproduce" in (index.parent / "cli-reference" / "index.html").read_text()
     site = index.parent
     page = site / "reproduction" / "index.html"
     # the reproduction page as the browser builds it: verdict badges inside a table

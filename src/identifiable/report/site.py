@@ -8,8 +8,9 @@
 * the front page's summary (``index.md``'s ``<!-- reproduction summary -->`` line is replaced by
   the summary block of ``reproduction.md``);
 * pages cut from README.md's sections (getting started, concepts, command line, the store,
-  extending, speed, sweeps), with README's ``docs/…`` links made relative to the site, and the
-  full command-line reference generated from the live typer app (``cli-reference.md``),
+  extending, speed, sweeps), with README's ``docs/…`` links made relative to the site, and
+  ``extra_pages`` (``identifiable report --site`` adds the full command-line reference
+  generated from the live typer app, ``cli-reference.md``),
 
 then runs ``mkdocs build`` with the repository's ``mkdocs.yml`` into ``out_dir``. Generated pages
 are rebuilt every time, never edited by hand. Needs the ``docs`` extra
@@ -66,8 +67,11 @@ def build_site(
     docs_dir: str | Path | None = None,
     config_file: str | Path | None = None,
     readme: str | Path | None = None,
+    extra_pages: dict[str, str] | None = None,
 ) -> Path:
-    """Build the site into ``out_dir`` (module docstring); returns the path of its index.html."""
+    """Build the site into ``out_dir`` (module docstring); returns the path of its index.html.
+    ``extra_pages`` (file name -> Markdown) are added as they are — the CLI passes its own
+    reference, ``cli-reference.md``, which this layer cannot import."""
     try:
         from mkdocs.commands.build import build
         from mkdocs.config import load_config
@@ -92,25 +96,11 @@ def build_site(
         text = readme_path.read_text()
         for page, (start, stop) in README_PAGES.items():
             (work / page).write_text(readme_section(text, start, stop))
-        (work / "cli-reference.md").write_text(cli_reference())
+        for page, content in (extra_pages or {}).items():
+            (work / page).write_text(content)
         config = load_config(config_file=str(config_path), docs_dir=str(work), site_dir=str(out))
         build(config)
     return out / "index.html"
-
-
-def cli_reference() -> str:
-    """Every command and option of the ``identifiable`` CLI as Markdown (typer's own generator
-    on the live app, so the page cannot drift from the code)."""
-    import typer
-    from typer.cli import get_docs_for_click
-
-    from identifiable.cli import app
-
-    command = typer.main.get_command(app)
-    context = typer.Context(command)
-    text = get_docs_for_click(obj=command, ctx=context, name="identifiable",
-                              title="Command-line reference")  # fmt: skip
-    return text.strip() + "\n"
 
 
 def _front_page(docs: Path) -> None:
