@@ -147,19 +147,29 @@ def claim_key(claim: Claim) -> str:
     return run_key(claim.experiment, config_to_dict(claim_config(claim)))
 
 
+def stored_verdict(claim: Claim, store: Store, key: str | None = None) -> Verdict | None:
+    """The verdict of ``claim`` from its run in ``store``: judged on the metrics when the run is
+    done, an ERROR verdict (``Verdict.error``, the first line of the run's error) when it failed,
+    ``None`` when it has not run (or was interrupted, or its files are damaged)."""
+    key = key or claim_key(claim)
+    record = store.get(key)
+    if record is None:
+        return None
+    if record.status == "done":
+        try:
+            return judge(claim, store.metrics(key))
+        except KeyError:  # damaged since
+            return None
+    if record.status == "failed":
+        error = (record.error or record.status).splitlines()[0]
+        return Verdict(claim, {}, False, (f"run failed: {error}",), error=error)
+    return None
+
+
 def stored_verdicts(store: Store, claims: Iterable[Claim]) -> list[Verdict]:
     """Verdicts for the ``claims`` whose run has finished in ``store`` (the others are left out)."""
-    verdicts = []
-    for claim in claims:
-        key = claim_key(claim)
-        if not store.is_done(key):
-            continue
-        try:
-            metrics = store.metrics(key)
-        except KeyError:  # damaged since is_done
-            continue
-        verdicts.append(judge(claim, metrics))
-    return verdicts
+    found = (stored_verdict(claim, store) for claim in claims)
+    return [v for v in found if v is not None and not v.error]
 
 
 ProgressFor = Callable[[Claim], AbstractContextManager[Progress] | None]

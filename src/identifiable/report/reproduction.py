@@ -26,8 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from identifiable import experiments
-from identifiable.claims import Claim, Verdict, judge, verdict_row
-from identifiable.run import claim_key
+from identifiable.claims import Claim, Verdict, verdict_row
+from identifiable.run import claim_key, stored_verdict
 from identifiable.store import RunRecord, Store
 
 __all__ = ["ClaimState", "claim_states", "reproduction_markdown", "write_reproduction"]
@@ -57,17 +57,7 @@ def claim_states(store: Store, claims: Iterable[Claim] | None = None) -> list[Cl
     states = []
     for claim in experiments.all_claims() if claims is None else claims:
         key = claim_key(claim)
-        record = store.get(key)
-        verdict = None
-        if record is not None and record.status == "done":
-            try:
-                verdict = judge(claim, store.metrics(key))
-            except KeyError:  # damaged since
-                verdict = None
-        elif record is not None and record.status == "failed":  # interrupted: not run yet
-            error = (record.error or record.status).splitlines()[0]
-            verdict = Verdict(claim, {}, False, (f"run failed: {error}",), error=error)
-        states.append(ClaimState(claim, key, record, verdict))
+        states.append(ClaimState(claim, key, store.get(key), stored_verdict(claim, store, key)))
     return states
 
 

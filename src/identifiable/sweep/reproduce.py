@@ -15,10 +15,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from identifiable import run as run_module
-from identifiable.claims import Claim, Verdict, judge
+from identifiable.claims import Claim, Verdict
 from identifiable.config import config_to_dict
 from identifiable.store import Store
 from identifiable.sweep import Event, RunSpec, SweepSummary, _ignore, execute_runs
@@ -112,15 +111,9 @@ def reproduce_claims(
 
 
 def _verdict(claim: Claim, key: str, store: Store, summary: SweepSummary) -> Verdict:
-    if store.is_done(key):
-        try:
-            return judge(claim, store.metrics(key))
-        except KeyError:  # damaged since
-            pass
-    error = summary.errors.get(key) or _stored_error(store, key) or "the run did not finish"
+    verdict = run_module.stored_verdict(claim, store, key)
+    if verdict is not None and not verdict.error:
+        return verdict
+    stored = verdict.error if verdict is not None else ""
+    error = summary.errors.get(key) or stored or "the run did not finish"
     return Verdict(claim, {}, False, (f"run failed: {error}",), error=error)
-
-
-def _stored_error(store: Store, key: str) -> str:
-    record: Any = store.get(key)
-    return (record.error or "").splitlines()[0] if record is not None and record.error else ""
