@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-slow lint bench site clean
+.PHONY: install run test test-slow lint bench site reproduce snapshot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ test: $(STAMP)
 # else the committed snapshot docs/reproduction.md)
 site: $(STAMP)
 	$(VENV)/bin/identifiable report --site site --store runs
+
+# every claim into the committed store reproduction/store, resumably (hours on 2 cores: stop it
+# any time, run it again to go on; finished runs are skipped), then `make snapshot`
+reproduce: $(STAMP)
+	$(VENV)/bin/identifiable reproduce --all --store reproduction/store
+
+# regenerate the committed snapshot docs/reproduction.md (+ configs, figures) from that store
+snapshot: $(STAMP)
+	$(VENV)/bin/identifiable report --reproduction docs --store reproduction/store
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

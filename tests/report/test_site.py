@@ -73,6 +73,25 @@ def test_reproduction_page_lists_every_claim_with_its_state(tmp_path, toy_claims
     assert paper_of(toy_claims[0]) == "Tóy, Äuthor (2026), arXiv:2601.00001"
 
 
+def test_claims_markers_become_the_reproduction_rows(tmp_path, toy_claims):
+    from identifiable.report.site import claims_tables
+
+    store = Store(tmp_path / "runs")
+    reproduce_claims(toy_claims[:3], store, backend="inline")
+    reproduction = write_reproduction(store, tmp_path / "docs").read_text()
+    page = "## Toy\n\n### Claims\n\n<!-- claims: toy -->\n\nNotes.\n"
+    out = claims_tables(reproduction, page)
+    assert "<!-- claims" not in out and out.endswith("Notes.\n")
+    rows = [line for line in out.splitlines() if line.startswith("| `toy/")]
+    assert [r.split("`")[1] for r in rows] == ["toy/pass", "toy/fail", "toy/broken", "toy/later"]
+    assert all(r in reproduction for r in rows)  # the very rows of the reproduction page
+    assert "| claim | verdict | expected | measured |" in out and "|---|---|" in out
+    assert "0.5 at toy scale" in out and "deliberate failure" in out
+    assert "verdict-notrun" in rows[3]
+    # a marker naming no registered experiment says so instead of an empty table
+    assert "No verdicts yet" in claims_tables(reproduction, "<!-- claims: nothing-here -->")
+
+
 def _chromium(browser, url, tmp_path, *args):
     return subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -116,6 +135,11 @@ def test_site_renders_and_its_links_resolve(tmp_path, toy_claims):
               "--window-size=1000,1400", f"--screenshot={shot}")  # fmt: skip
     pixels = matplotlib.image.imread(shot)
     assert pixels.std() > 0.05 and (pixels[..., :3].mean(-1) < 0.5).mean() > 0.005
+    # the system page's claims table, filled from the reproduction page (no run: not run)
+    dom = _chromium(browser, (site / "training_tools" / "index.html").as_uri(), tmp_path,
+                    "--dump-dom").stdout  # fmt: skip
+    assert re.search(r"<table.*allora/short-budget-gain.*verdict-notrun.*</table>", dom, re.S)
+    assert "&lt;!-- claims" not in dom and "<!-- claims" not in dom
     # every internal link of every page points at a file of the site
     broken = []
     for html in site.rglob("*.html"):

@@ -19,7 +19,7 @@ has to beat both by a wide margin.
 Reference settings (read from the code): n = 5, C = 100, N = 10 240, κ = 10, 4 mixing layers,
 encoder with 6 hidden layers (n·10, n·50 ×4, n·10) with batch norm, Adam lr 1e-3, batch 1024,
 50 000 epochs of N/B steps. Paper numbers (Table 3, supervised): R² 99.8 at n = 5, 97.2 at
-n = 10; (Table 2, DIET, unnormalised / normalised W rows): 98.6 / 99.0 at n = 5, 92.5 / 93.0 at
+n = 10; (Table 2, DIET, unit-normalised / unnormalised W rows): 98.6 / 99.0 at n = 5, 92.5 / 93.0 at
 n = 10, 70.8 / 81.9 at n = 20. Ablations over N ∈ {1000, 10 000}, C ∈ {10 … 10 000},
 κ ∈ {5, 10, 50}. CPU-sized defaults here: a 3×256 encoder without batch norm, N = 1000 indices
 (the paper's small-N setting; the DIET head is 10× cheaper than at N = 10 240), 1 500 steps of

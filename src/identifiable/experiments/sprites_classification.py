@@ -8,7 +8,7 @@ the other factors are decoded linearly from its features). Here on the procedura
 downloads.
 
 Protocol. One object per scene; factors x, y, scale, rotation θ, hue h and shape c drawn
-uniformly. A :class:`~identifiable.learners.classifier.ImageClassifier` (4 strided convs,
+uniformly. A :class:`~identifiable.learners.image_classifier.ImageClassifier` (4 strided convs,
 flatten, Linear → f(x) ∈ R^128, Linear head) is trained with cross-entropy on the shape label
 only, on freshly rendered batches. Then, on held-out scenes, each other factor is regressed
 linearly on f(x) and scored with :func:`identifiable.metrics.linear_r2` (affine fit on 75 %,

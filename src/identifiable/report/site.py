@@ -24,10 +24,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from identifiable import experiments
 from identifiable.report.reproduction import SUMMARY_END, SUMMARY_START, write_reproduction
 from identifiable.store import Store
 
-__all__ = ["README_PAGES", "build_site", "readme_section"]
+__all__ = [
+    "CLAIMS_MARKER",
+    "OUTLINE",
+    "README_PAGES",
+    "build_site",
+    "claims_tables",
+    "readme_section",
+]
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -42,6 +50,18 @@ README_PAGES = {
     "sweeps.md": ("## Sweeps and clusters", "## Development"),
 }
 SUMMARY_PLACEHOLDER = "<!-- reproduction summary -->"
+#: a system page's claims table: ``<!-- claims: EXPERIMENT [EXPERIMENT …] -->`` on its own line
+CLAIMS_MARKER = re.compile(r"^<!-- claims: ([a-z0-9 -]+?) -->$", re.M)
+#: the ``###`` headings of every system section (a ``##`` section with a claims marker), in order
+OUTLINE = (
+    "What the paper claims",
+    "The world",
+    "The learner",
+    "The metrics",
+    "CPU scaling",
+    "Claims",
+    "Figures",
+)
 
 
 def readme_section(readme: str, start: str, stop: str) -> str:
@@ -93,6 +113,7 @@ def build_site(
         if has_runs or not (work / "reproduction.md").exists():
             write_reproduction(store if store is not None else Store(Path(scratch) / "empty"), work)
         _front_page(work)
+        _system_pages(work)
         text = readme_path.read_text()
         for page, (start, stop) in README_PAGES.items():
             (work / page).write_text(readme_section(text, start, stop))
@@ -101,6 +122,50 @@ def build_site(
         config = load_config(config_file=str(config_path), docs_dir=str(work), site_dir=str(out))
         build(config)
     return out / "index.html"
+
+
+def claims_tables(reproduction: str, page: str) -> str:
+    """``page`` with each claims marker replaced by its experiments' rows of the reproduction
+    page ``reproduction`` (same columns, same badges, the same notes on known failures and
+    failed runs), so a system page can never disagree with the state of reproduction."""
+    rows: dict[str, str] = {}
+    notes: dict[str, list[str]] = {}
+    for line in reproduction.splitlines():
+        row = re.match(r"^\| `([^`]+)`", line)
+        if row:
+            rows[row.group(1)] = line
+        note = re.match(r"^- \*\*([^*]+)\*\* ", line)
+        if note:
+            notes.setdefault(note.group(1), []).append(line)
+    header = next((line for line in reproduction.splitlines() if line.startswith("| claim |")), "")
+
+    def table(match: re.Match) -> str:
+        names = [c.name for e in match.group(1).split() for c in _claims_of(e)]
+        found = [rows[n] for n in names if n in rows]
+        if not found or not header:
+            return "No verdicts yet: see the [state of reproduction](reproduction.md)."
+        lines = [header, "|---" * header.count(" | ") + "|---|", *found, ""]
+        lines += [note for n in names for note in notes.get(n, [])]
+        lines += ["", "Every claim of every system: [state of reproduction](reproduction.md)."]
+        return "\n".join(lines)
+
+    return CLAIMS_MARKER.sub(table, page)
+
+
+def _claims_of(experiment: str) -> list:
+    try:
+        return experiments.claims(experiment)
+    except experiments.UnknownExperimentError:
+        return []
+
+
+def _system_pages(docs: Path) -> None:
+    """Fill every page's claims markers from the (generated or committed) reproduction.md."""
+    reproduction = (docs / "reproduction.md").read_text()
+    for page in docs.glob("*.md"):
+        text = page.read_text()
+        if CLAIMS_MARKER.search(text):
+            page.write_text(claims_tables(reproduction, text))
 
 
 def _front_page(docs: Path) -> None:
