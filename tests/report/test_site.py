@@ -73,6 +73,20 @@ def test_reproduction_page_lists_every_claim_with_its_state(tmp_path, toy_claims
     assert paper_of(toy_claims[0]) == "Tóy, Äuthor (2026), arXiv:2601.00001"
 
 
+def test_regenerating_leaves_no_stale_generated_files(tmp_path, toy_claims):
+    docs = tmp_path / "docs"
+    stale = [docs / "reproduction" / "configs" / "gone__claim.json",
+             docs / "img" / "reproduction" / "gone" / "old.png"]  # fmt: skip
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    (docs / "img" / "kept.png").write_text("hand-made")  # beside the generated folder: kept
+    write_reproduction(Store(tmp_path / "runs"), docs)
+    assert not any(p.exists() for p in stale)
+    assert (docs / "img" / "kept.png").exists()
+    assert (docs / "reproduction" / "configs" / "toy__pass.json").exists()
+
+
 def test_claims_markers_become_the_reproduction_rows(tmp_path, toy_claims):
     from identifiable.report.site import claims_tables
 

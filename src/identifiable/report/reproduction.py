@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import unicodedata
 from collections.abc import Iterable
@@ -206,7 +207,9 @@ def write_reproduction(
     """Write ``<docs_dir>/reproduction.md`` with its figures and configs; returns its path."""
     docs = Path(docs_dir)
     states = claim_states(store, claims)
-    configs = docs / "reproduction" / "configs"
+    configs, img_dir = docs / "reproduction" / "configs", docs / "img" / "reproduction"
+    for generated in (configs, img_dir):  # only ever written here: start afresh, no stale files
+        shutil.rmtree(generated, ignore_errors=True)
     configs.mkdir(parents=True, exist_ok=True)
     for state in states:
         record = state.record
@@ -225,7 +228,7 @@ def write_reproduction(
         }
         name = state.claim.name.replace("/", "__") + ".json"
         (configs / name).write_text(json.dumps(provenance, indent=1, default=str) + "\n")
-    figures = _figures(store, states, docs / "img" / "reproduction")
+    figures = _figures(store, states, img_dir)
     stamp = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
