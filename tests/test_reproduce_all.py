@@ -104,3 +104,17 @@ def test_cli_bad_options(tmp_path, monkeypatch, args, message):
     experiments.refresh()
     result = CliRunner().invoke(app, [*args, "--store", str(tmp_path)])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_reproduction_page_from_an_empty_store_is_refused(tmp_path):
+    """A mistyped --store must not blank a committed snapshot (exit 2, nothing written)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "reproduction.md").write_text("snapshot")
+    result = CliRunner().invoke(
+        app, ["report", "--reproduction", str(docs), "--store", str(tmp_path / "typo")]
+    )
+    assert result.exit_code == 2
+    assert "holds no runs" in result.output and "Traceback" not in result.output
+    assert (docs / "reproduction.md").read_text() == "snapshot"
+    assert sorted(p.name for p in docs.iterdir()) == ["reproduction.md"]

@@ -270,7 +270,13 @@ def report(
         from identifiable.report.reproduction import write_reproduction
 
         with _user_errors():
-            page = write_reproduction(_store(store), reproduction)
+            source = _store(store)
+            if not source.records():  # a mistyped path must not blank the committed snapshot
+                _fail(
+                    f"the store {source.root} holds no runs, so every claim would show as "
+                    "not run; pass the store with the claim runs (--store reproduction/store)"
+                )
+            page = write_reproduction(source, reproduction)
         console.print(f"reproduction page written to [bold]{page}[/]")
         return
     with _user_errors():
