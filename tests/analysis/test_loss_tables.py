@@ -155,7 +155,15 @@ def test_cli_on_the_reference_table(llm_line_csv, tmp_path):
     records = {r["group"]: r for r in json.loads(out.stdout[: out.stdout.rindex("]") + 1])}
     assert set(records) == {"C4", "Dolma", "FineWeb-Edu", "The Pile", "The Pile Deduped"}
     assert "= min loss" in records["Dolma"]["note"] and records["Dolma"]["n"] == 36
-    assert records["The Pile"]["K"] == pytest.approx(1.053, abs=2e-3)
+    # the CLI gives the library's fit (the reference's numbers are checked in test_scaling.py;
+    # The Pile's parameters move with the CPU's BLAS kernels, see there)
+    from identifiable.analysis.scaling import fit_loss_to_loss
+
+    rows = pd.read_csv(llm_line_csv, skiprows=[1])
+    rows = rows[rows["Pretraining Data"] == "The Pile"].dropna(subset=columns[1::2])
+    fit = fit_loss_to_loss(rows[columns[1]], rows[columns[3]], rows["Size"], rows["Tokens"],
+                           bootstrap=0)  # fmt: skip
+    assert records["The Pile"]["K"] == pytest.approx(fit.k, rel=1e-9)
     assert "12 rows" in out.output  # 10 Dolma + 2 C4 rows lack the FineWeb-Edu loss
 
 
