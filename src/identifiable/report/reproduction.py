@@ -134,7 +134,7 @@ def reproduction_markdown(
         lines += ["| claim | verdict | expected | measured | paper's value | time | config |",
                   "|---|---|---|---|---|---|---|"]  # fmt: skip
         for state in group:
-            lines.append(_row(state, short=False))
+            lines.append(_row(state))
         lines.append("")
         for state in group:
             note = state.claim.known_fail
@@ -158,7 +158,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[-\s]+", "-", text)
 
 
-def _row(state: ClaimState, *, short: bool) -> str:
+def _row(state: ClaimState) -> str:
     claim, verdict = state.claim, state.verdict
     name = f"`{claim.name}`" + (" (control)" if claim.control else "")
     time = _minutes(state.record.wall_seconds if state.record is not None else None)
@@ -168,9 +168,6 @@ def _row(state: ClaimState, *, short: bool) -> str:
         row = verdict_row(verdict)
         measured = row["measured"] if verdict.measured else f"run failed: {verdict.error}"
     expected = "; ".join(e.describe() for e in claim.expect)
-    if short:
-        return (f"| {name} | {_badge(state.label)} | {_cell(measured)} ({_cell(expected)}) | "
-                f"{_cell(claim.paper_value)} | {time} |")  # fmt: skip
     config = f"[config](reproduction/configs/{claim.name.replace('/', '__')}.json)"
     return (f"| {name} | {_badge(state.label)} | {_cell(expected)} | {_cell(measured)} | "
             f"{_cell(claim.paper_value)} | {time} | {config} |")  # fmt: skip

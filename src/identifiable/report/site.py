@@ -137,17 +137,19 @@ def claims_tables(reproduction: str, page: str) -> str:
         note = re.match(r"^- \*\*([^*]+)\*\* ", line)
         if note:
             notes.setdefault(note.group(1), []).append(line)
-    header = next((line for line in reproduction.splitlines() if line.startswith("| claim |")), "")
+    lines = reproduction.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.startswith("| claim |")), None)
+    header = "\n".join(lines[at : at + 2]) if at is not None else ""  # heading + its |---| row
 
     def table(match: re.Match) -> str:
         names = [c.name for e in match.group(1).split() for c in _claims_of(e)]
         found = [rows[n] for n in names if n in rows]
         if not found or not header:
             return "No verdicts yet: see the [state of reproduction](reproduction.md)."
-        lines = [header, "|---" * header.count(" | ") + "|---|", *found, ""]
-        lines += [note for n in names for note in notes.get(n, [])]
-        lines += ["", "Every claim of every system: [state of reproduction](reproduction.md)."]
-        return "\n".join(lines)
+        out = [header, *found, ""]
+        out += [note for n in names for note in notes.get(n, [])]
+        out += ["", "Every claim of every system: [state of reproduction](reproduction.md)."]
+        return "\n".join(out)
 
     return CLAIMS_MARKER.sub(table, page)
 
