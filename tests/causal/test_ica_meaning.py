@@ -207,27 +207,48 @@ def test_restarts_stop_at_the_first_run_within_stability_tol_of_an_earlier_one()
     assert len(outcomes) >= 4  # the tolerances do reach different runs
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="CPU-dependent: on an AMD EPYC machine (2026-11-26) one restart converges on the "
-    "Gaussian control at float level, so no ConvergenceWarning (the Gaussian-sources warning is "
-    "given instead); open on issue 19's note, to be made machine-independent",
-)
-def test_gaussian_noise_spends_every_default_restart_and_warns():
-    """Negative control: with Gaussian η and ε (n = 3000) FastICA never settles and the five θ̂
-    of the default restarts disagree by more than 10 % (≫ 0.1 %), so the defaults (max_retries = 4,
-    n_starts = 2, max_iter = 1000, stability_tol = 1e-3) run 6 × 1000 iterations, warn and keep
-    the last run."""
+def test_gaussian_noise_is_flagged_whichever_path_fastica_takes():
+    """Negative control: with Gaussian η and ε (n = 3000) θ̂ is not identified — the six default
+    restarts (max_retries = 4, n_starts = 2) spread over more than 10 % of θ̂ (≫ stability_tol =
+    0.1 %). Which path the estimator takes depends on the CPU's floating point: on Intel no restart
+    converges and no two agree (→ ConvergenceWarning, converged_ False, 6 × 1000 iterations, the
+    last run kept); on an AMD EPYC restarts 0 and 4 stall at the same sample-noise optimum
+    (θ̂ 1.4486 / 1.4482) and are accepted as stable. The test follows the path the restarts take
+    here, checks the estimator's bookkeeping against the stop rule, and asserts that on every path
+    the user is warned and no standard error is reported: unconverged → ConvergenceWarning that
+    names non-Gaussian noise; converged or stable → the sandwich refuses with "at most one Gaussian
+    source"."""
     s = sample(0, 3000, treatment_noise="gaussian", outcome_noise="gaussian")
-    model = ICATreatmentEffect(n_bootstrap=0, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="did not converge in 6 runs of max_iter=1000"):
-        model.fit(s.X, s.T, s.Y)
-    assert model.n_iter_ == 6 * 1000 and model.n_retries_ == 5
-    assert model.converged_ is False and model.ica_converged_ is False
-    estimates, _ = single_runs(s, 0, 6, max_iter=1000)
-    np.testing.assert_array_equal(model.coef_, estimates[-1])
+    estimates, runs = single_runs(s, 0, 6, max_iter=1000)
     spread = np.ptp(np.ravel(estimates)) / np.abs(np.ravel(estimates)).max()
     assert spread > 0.1
+    model = ICATreatmentEffect(n_bootstrap=0, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(s.X, s.T, s.Y)
+    messages = [(w.category, str(w.message)) for w in caught]
+    assert model.stderr_ is None and model.inference_ is None
+    gaussian_warning = any("at most one Gaussian source" in m for _, m in messages)
+    converged = [i for i, run in enumerate(runs) if run.converged]
+    if converged:
+        assert model.converged_ is True and model.ica_converged_ is True
+        assert any(np.array_equal(model.coef_, estimates[i]) for i in converged)
+        assert gaussian_warning, messages
+        return
+    kept, stable = stop_rule(estimates, [False] * len(runs), stability_tol=1e-3)
+    assert model.n_retries_ == kept and model.n_iter_ == (kept + 1) * 1000
+    assert model.converged_ is stable and model.ica_converged_ is False
+    np.testing.assert_array_equal(model.coef_, estimates[kept])
+    if stable:
+        assert gaussian_warning, messages
+    else:
+        assert kept == 5
+        assert any(
+            c is ConvergenceWarning
+            and "did not converge in 6 runs of max_iter=1000" in m
+            and "non-Gaussian" in m
+            for c, m in messages
+        ), messages
 
 
 def test_of_several_converged_starts_the_most_non_gaussian_solution_is_kept():
