@@ -62,3 +62,11 @@ def test_strict_comparisons_exclude_the_bound():
     assert Expectation("gain_ci_low", ">", 0.0).describe() == "gain_ci_low > 0"
     with pytest.raises(ValueError, match="op must be one of"):
         Expectation("x", "!=", 0.0)
+
+
+def test_a_fragile_note_never_changes_the_verdict():
+    """``fragile`` records that a verdict changed between machines; PASS and FAIL stay as judged."""
+    expect = (Expectation("acc", ">=", 0.95),)
+    fragile = Claim("x/f", "s", "p", overrides={}, expect=expect, fragile="0.99 here, 0.90 there")
+    assert verdict_row(judge(fragile, {"acc": 0.99}))["verdict"] == "PASS"
+    assert verdict_row(judge(fragile, {"acc": 0.90}))["verdict"] == "FAIL"

@@ -71,6 +71,9 @@ class Claim:
     known_fail:  empty when the claim reproduces; otherwise why it is known not to at our CPU
                  scale, with the measured number (an honest FAIL: the test suite expects it to
                  fail, strictly, so a fix is noticed).
+    fragile:     empty unless the verdict is known to change with float-level noise (the CPU,
+                 the torch thread count) at our scale: the measurements that disagree. Shown
+                 beside the verdict whatever it is; it never changes the verdict.
     """
 
     name: str
@@ -83,6 +86,7 @@ class Claim:
     control: bool = False
     fast: bool = True
     known_fail: str = ""
+    fragile: str = ""
 
 
 @dataclass(frozen=True)

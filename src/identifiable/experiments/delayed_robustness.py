@@ -265,6 +265,12 @@ CLAIMS = [
         paper_value="adversarial accuracy rises long after interpolation and generalisation "
         "(MNIST, CIFAR-10, Imagenette figures; no single number)",
         fast=False,
+        fragile="one seed, 10⁵ steps: the run judged at issue time (1 thread) settled at step 259 "
+        "with PGD gain +0.113 (PASS); on an AMD EPYC (1 thread, same config and seed) the curves "
+        "agree to 6 digits up to step 13 738 and part after the LC jump at ≈ 2·10⁴ steps: clean "
+        "test accuracy dips to 0.964 at step 67 234, 0.011 below its final 0.975, so it settles "
+        "only at the last evaluation and the gain is 0 (FAIL; PGD accuracy 0.292 at the end vs "
+        "0.395 then)",
     ),
     Claim(
         name="delayed-robustness/region-migration",

@@ -140,6 +140,11 @@ def reproduction_markdown(
             note = state.claim.known_fail
             if note and state.label.startswith("FAIL"):
                 lines.append(f"- **{state.claim.name}** fails at CPU scale: {_cell(note)}")
+            if state.claim.fragile:
+                lines.append(
+                    f"- **{state.claim.name}** is fragile (its verdict has changed between "
+                    f"machines or thread counts): {_cell(state.claim.fragile)}"
+                )
             if state.verdict is not None and state.verdict.error:
                 lines.append(f"- **{state.claim.name}** run failed: {_cell(state.verdict.error)}")
         shown = dict.fromkeys(s.claim.experiment for s in group)
