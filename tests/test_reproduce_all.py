@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
+import pandas as pd
 import pytest
 import toy_experiment
 from typer.testing import CliRunner
@@ -10,7 +14,13 @@ from identifiable import experiments
 from identifiable.claims import Claim, Expectation
 from identifiable.cli import app
 from identifiable.store import Store
-from identifiable.sweep.reproduce import claim_runs, estimate_claim_seconds, reproduce_claims
+from identifiable.sweep import RunSpec
+from identifiable.sweep.reproduce import (
+    claim_runs,
+    estimate_claim_seconds,
+    reproduce_claims,
+    run_estimates,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +79,44 @@ def test_estimate_from_past_wall_times(tmp_path):
     both = estimate_claim_seconds(plan.runs, store, workers=1)
     assert one is not None and one >= 0 and both == pytest.approx(2 * one, rel=1e-6, abs=1e-6)
     assert estimate_claim_seconds(plan.runs, store, workers=2) == pytest.approx(both / 2)
+
+
+@dataclass(frozen=True)
+class _Budgeted:
+    epochs: int = 100
+    width: int = 8
+
+
+class _PastStore:
+    """A stand-in for a store's table of finished runs."""
+
+    def __init__(self, rows):
+        self.rows = pd.DataFrame(rows, columns=["key", "experiment", "wall_seconds", "config"])
+
+    def table(self, status):
+        assert status == "done"
+        return self.rows
+
+
+def test_estimate_scales_with_the_run_budget():
+    """Runs of one experiment that differ in epochs: seconds per epoch times the run's epochs,
+    not the median wall time (which would guess 10 s for a 10 000-epoch run here)."""
+    store = _PastStore([
+        ("k1", "g", 10.0, json.dumps({"epochs": 100, "width": 8})),
+        ("k2", "g", 24.0, json.dumps({"epochs": 200, "width": 8})),
+        ("k3", "g", 7.0, json.dumps({"epochs": 50, "width": 8})),
+        ("k4", "h", 3.0, json.dumps({"width": 8})),
+    ])  # fmt: skip
+    runs = [
+        RunSpec(0, {}, _Budgeted(epochs=10_000), "new", experiment="g"),
+        RunSpec(1, {}, _Budgeted(), "k2", experiment="g"),  # its own past wins
+        RunSpec(2, {}, _Budgeted(), "other", experiment="h"),  # no budget there: the median
+        RunSpec(3, {}, _Budgeted(), "none", experiment="unseen"),  # nothing to go by
+    ]
+    estimates = run_estimates(runs, store)
+    assert estimates["new"] == pytest.approx(0.12 * 10_000)  # median of 0.1, 0.12, 0.14 s/epoch
+    assert estimates["k2"] == 24.0 and estimates["other"] == 3.0
+    assert "none" not in estimates
 
 
 def test_cli_runs_claims_on_a_backend_and_exits_1_on_failure(tmp_path, monkeypatch):
