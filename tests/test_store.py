@@ -8,6 +8,7 @@ import time
 
 import pandas as pd
 import pytest
+import torch
 
 from identifiable.run import execute
 from identifiable.store import Store, load_manifest, run_key, write_manifest
@@ -41,6 +42,23 @@ def test_finish_then_read_back_and_query_with_duckdb(tmp_path):
     assert row == [("done", "1", 0.5, None)]
     meta = json.loads((tmp_path / record.key / "run.json").read_text())
     assert meta["versions"]["torch"] and meta["host"] and meta["wall_seconds"] >= 0
+    # where it ran: some verdicts depend on the CPU and torch's thread count
+    assert meta["machine"]["cpu"] and meta["machine"]["cores"] == os.cpu_count()
+    assert meta["machine"]["torch_threads"] == torch.get_num_threads()
+    threads = con.execute("select machine->>'torch_threads' from runs").fetchone()[0]
+    assert threads == str(torch.get_num_threads())
+
+
+def test_a_record_without_a_machine_still_reads(tmp_path):
+    """Records written before the machine was recorded read back with ``machine`` None."""
+    store = Store(tmp_path)
+    record = finish(store)
+    path = tmp_path / record.key / "run.json"
+    meta = json.loads(path.read_text())
+    del meta["machine"]
+    path.write_text(json.dumps(meta))
+    assert store.get(record.key).machine is None and store.is_done(record.key)
+    assert store.connect().execute("select machine from runs").fetchone() == (None,)
 
 
 def test_failure_never_replaces_a_finished_run(tmp_path):

@@ -2,7 +2,7 @@
 
 Layout under the store root (default ``./runs``; ``--store PATH`` or ``IDENTIFIABLE_STORE``)::
 
-    runs/<key>/run.json                    config + metadata + status (replaced atomically)
+    runs/<key>/run.json                    config + metadata (commit, versions, machine) + status
     runs/<key>/metrics-<attempt>.parquet   final metrics (name, value, higher_is_better, forgives)
     runs/<key>/curves-<attempt>.parquet    the run's curves (e.g. step, loss, linear_r2)
     runs/<key>/.lock                       taken for the few milliseconds a record is written
@@ -49,6 +49,7 @@ import platform
 import re
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -182,6 +183,28 @@ def _versions() -> dict[str, str]:
     return found
 
 
+@functools.cache
+def _cpu_model() -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), else what :mod:`platform` knows."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and ":" in line:
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _machine() -> dict[str, Any]:
+    """Where a run ran: CPU model, logical cores, OS and torch's intra-op threads (``None`` when
+    torch is not loaded). Recorded because some verdicts depend on them (``Claim.fragile``)."""
+    torch = sys.modules.get("torch")
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "system": platform.system(),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+    }
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -248,6 +271,8 @@ class RunRecord:
     host: str | None = None
     pid: int | None = None
     tags: dict[str, Any] | None = None
+    #: CPU model, cores, OS and torch threads of the attempt (records before 2026-11 lack it)
+    machine: dict[str, Any] | None = None
 
     def effective_status(self) -> str:
         """``running`` whose process is gone (same host) reads as ``interrupted``."""
@@ -448,6 +473,7 @@ class Store:
             host=socket.gethostname(),
             pid=os.getpid(),
             tags=tags,
+            machine=_machine(),
         )
         record._t0 = time.perf_counter()  # type: ignore[attr-defined]
         while True:
@@ -557,12 +583,13 @@ class Store:
                     **{
                         f.name: getattr(r, f.name)
                         for f in dataclasses.fields(RunRecord)
-                        if f.name not in ("config", "versions", "tags")
+                        if f.name not in ("config", "versions", "tags", "machine")
                     },
                     "status": r.effective_status(),
                     "config": json.dumps(r.config, sort_keys=True),
                     "versions": json.dumps(r.versions),
                     "tags": json.dumps(r.tags),
+                    "machine": json.dumps(r.machine) if r.machine is not None else None,
                 }
                 for r in records
             ],
@@ -581,12 +608,14 @@ class Store:
                 "config",
                 "versions",
                 "tags",
+                "machine",
             ],
         )
         con.register("_runs_frame", frame)
         con.execute(
             "create view runs as select * replace (config::json as config, "
-            "versions::json as versions, tags::json as tags) from _runs_frame"
+            "versions::json as versions, tags::json as tags, machine::json as machine) "
+            "from _runs_frame"
         )
         done = [r for r in records if r.status == "done"]
         for view in ("metrics", "curves"):

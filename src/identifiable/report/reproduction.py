@@ -118,6 +118,8 @@ def reproduction_markdown(
         f"{len(runs)} runs: {seconds / 3600:.1f} h.",
         "",
     ]
+    if runs:
+        lines += [f"Where the runs ran: {machines_line(list(runs.values()))}.", ""]
     by_paper: dict[str, list[ClaimState]] = {}
     for state in states:
         by_paper.setdefault(paper_of(state.claim), []).append(state)
@@ -153,6 +155,25 @@ def reproduction_markdown(
                 lines += ["", f"![{experiment}: {Path(path).stem}]({path})"]
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def machines_line(records: list) -> str:
+    """The machines that ran ``records``, most runs first: "AMD EPYC 7B13, 2 cores, 1 torch
+    thread: 4 runs · machine not recorded (older records): 49 runs". Verdicts can depend on CPU
+    and thread count."""
+    counts: dict[str, int] = {}
+    for record in records:
+        machine = record.machine or {}
+        if machine.get("cpu"):
+            threads = machine.get("torch_threads")
+            label = f"{machine['cpu']}, {machine.get('cores')} cores" + (
+                f", {threads} torch thread{'s' if threads != 1 else ''}" if threads else ""
+            )
+        else:
+            label = "machine not recorded (older records)"
+        counts[label] = counts.get(label, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    return " · ".join(f"{label}: {n} run{'s' if n != 1 else ''}" for label, n in ranked)
 
 
 def _slug(text: str) -> str:
@@ -224,6 +245,7 @@ def write_reproduction(
             "config": record.config if record is not None else None,
             "versions": record.versions if record is not None else None,
             "git_commit": record.git_commit if record is not None else None,
+            "machine": record.machine if record is not None else None,
             "finished_at": record.finished_at if record is not None else None,
             "wall_seconds": record.wall_seconds if record is not None else None,
             "rerun": f"identifiable reproduce {state.claim.name}",
