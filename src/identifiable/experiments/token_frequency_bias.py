@@ -226,9 +226,10 @@ CLAIMS = [
         ),
         paper_value="qualitative (270M–3B models on IMDB): as λ grows, low-frequency tokens' "
         "loss rises more and they are learnt more slowly",
-        known_fail="at λ = 1 rare tokens gain: slope +0.028 [-0.018, 0.075] on CPU (rarest "
-        "tenth -0.121, commonest +0.000; H200: +0.029 [-0.012, 0.070], its control interval "
-        "[-0.011, -0.004] excluding 0 over 3 overlapping seed pairs). The model sees each "
+        known_fail="at λ = 1 rare tokens gain: slope +0.028 [-0.018, 0.075] on CPU, +0.031 "
+        "[0.007, 0.055] in the committed store's run (rarest tenth -0.121, commonest +0.000; "
+        "H200: +0.029 [-0.012, 0.070], its control interval [-0.011, -0.004] excluding 0 over "
+        "3 overlapping seed pairs). The model sees each "
         "sequence 23 times and overfits the rare tokens' contexts, so decay regularises them; "
         "with 8× the data (n_train 32 768) rare tokens are hurt more at λ = 3 (slope -0.029 "
         "[-0.049, -0.009]) and, decaying every parameter, at λ = 1 (-0.035 [-0.043, -0.027]) "
