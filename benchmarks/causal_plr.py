@@ -36,8 +36,9 @@ ESTIMATORS = {
         inference="bootstrap", n_bootstrap=100, random_state=seed
     ),
     # FastICA on all of [X, T, Y] (the paper's formulation), ε-row and η-column readouts
-    "ica_joint": lambda seed: ICATreatmentEffect(covariates="joint", inference=None,
-                                                 random_state=seed),
+    "ica_joint": lambda seed: ICATreatmentEffect(
+        covariates="joint", inference=None, random_state=seed
+    ),
     "ica_joint_eta": lambda seed: ICATreatmentEffect(
         covariates="joint", readout="treatment_noise", inference=None, random_state=seed
     ),
@@ -54,30 +55,62 @@ ESTIMATORS = {
 def settings(quick: bool) -> list[tuple[str, PLRWorld, int, int, tuple[str, ...]]]:
     """(name, world, n, seeds, estimators) per setting."""
     seeds = 2 if quick else None
-    linear = ("ica", "ica+sandwich", "ica+bootstrap", "ica_joint", "ica_joint_eta", "ols",
-              "dml_lasso", "homl")
+    linear = (
+        "ica",
+        "ica+sandwich",
+        "ica+bootstrap",
+        "ica_joint",
+        "ica_joint_eta",
+        "ols",
+        "dml_lasso",
+        "homl",
+    )
     flexible = ("dml_boosting",) if quick else ("dml_boosting", "dml_forest")
     rows = [
         ("laplace, linear (n=5000, d=10, k=1)", PLRWorld(n_covariates=10), 5000, 20, linear),
-        ("gauss. confounders, leaky-ReLU 0.2 (n=2000, d=5, k=2)",
-         PLRWorld(n_covariates=5, n_treatments=2, covariate_beta=2.0, nonlinearity="leaky_relu",
-                  slope=0.2),
-         2000, 10, ("ica", "ica+sandwich", "ica+bootstrap", "ica_joint", "ols", "dml_lasso",
-                    *flexible)),
-        ("ReLU confounding (n=2000, d=5, k=1)",
-         PLRWorld(n_covariates=5, nonlinearity="relu"), 2000, 10,
-         ("ica", "ica_joint", "ols", "dml_lasso", "dml_boosting")),
-        ("strong ReLU confounding, U(-5, 5) coefficients (n=2000, d=5, k=1)",
-         PLRWorld(n_covariates=5, nonlinearity="relu", coefficient_distribution="uniform"),
-         2000, 10, ("ica", "ica_joint", "ols", "dml_lasso", "dml_boosting")),
+        (
+            "gauss. confounders, leaky-ReLU 0.2 (n=2000, d=5, k=2)",
+            PLRWorld(
+                n_covariates=5,
+                n_treatments=2,
+                covariate_beta=2.0,
+                nonlinearity="leaky_relu",
+                slope=0.2,
+            ),
+            2000,
+            10,
+            ("ica", "ica+sandwich", "ica+bootstrap", "ica_joint", "ols", "dml_lasso", *flexible),
+        ),
+        (
+            "ReLU confounding (n=2000, d=5, k=1)",
+            PLRWorld(n_covariates=5, nonlinearity="relu"),
+            2000,
+            10,
+            ("ica", "ica_joint", "ols", "dml_lasso", "dml_boosting"),
+        ),
+        (
+            "strong ReLU confounding, U(-5, 5) coefficients (n=2000, d=5, k=1)",
+            PLRWorld(n_covariates=5, nonlinearity="relu", coefficient_distribution="uniform"),
+            2000,
+            10,
+            ("ica", "ica_joint", "ols", "dml_lasso", "dml_boosting"),
+        ),
     ]
     for support in (5, 20, 50):
-        rows.append((f"Mackey demand, s={support} (n=2000, d=50)",
-                     PLRWorld.mackey2018(support_size=support), 2000, 10,
-                     ("ica", "ica_joint", "ols", "dml_lasso", "homl")))
+        rows.append(
+            (
+                f"Mackey demand, s={support} (n=2000, d=50)",
+                PLRWorld.mackey2018(support_size=support),
+                2000,
+                10,
+                ("ica", "ica_joint", "ols", "dml_lasso", "homl"),
+            )
+        )
     if quick:
-        rows = [(f"{name} [quick: n≤1000]", world, min(n, 1000), seeds, est)
-                for name, world, n, _, est in rows]
+        rows = [
+            (f"{name} [quick: n≤1000]", world, min(n, 1000), seeds, est)
+            for name, world, n, _, est in rows
+        ]
     return rows
 
 
@@ -97,12 +130,14 @@ def evaluate(world: PLRWorld, n: int, n_seeds: int, names: tuple[str, ...]) -> p
             if estimator.stderr_ is not None:
                 lower, upper = estimator.confint().T
                 covered = np.mean((lower <= theta) & (theta <= upper))
-            records.append({
-                "estimator": name,
-                "rel_error": np.linalg.norm(estimator.coef_ - theta) / np.linalg.norm(theta),
-                "coverage": covered,
-                "ms_per_fit": elapsed,
-            })
+            records.append(
+                {
+                    "estimator": name,
+                    "rel_error": np.linalg.norm(estimator.coef_ - theta) / np.linalg.norm(theta),
+                    "coverage": covered,
+                    "ms_per_fit": elapsed,
+                }
+            )
     return pd.DataFrame(records)
 
 
@@ -115,13 +150,17 @@ def ica_scaling(quick: bool) -> pd.DataFrame:
         for n in sizes:
             times = []
             for seed in range(3):
-                sample = PLRWorld(n_covariates=d).with_seed(seed).sample(
-                    n, generator=seeded_generator(seed))
+                sample = (
+                    PLRWorld(n_covariates=d)
+                    .with_seed(seed)
+                    .sample(n, generator=seeded_generator(seed))
+                )
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     ICATreatmentEffect(n_bootstrap=0, random_state=seed).fit(
-                        sample.X, sample.T, sample.Y)
+                        sample.X, sample.T, sample.Y
+                    )
                 times.append(1000 * (time.perf_counter() - start))
             table.setdefault(f"d={d}", {})[f"n={n}"] = float(np.median(times))
     return pd.DataFrame(table)
@@ -130,8 +169,14 @@ def ica_scaling(quick: bool) -> pd.DataFrame:
 def unseen_setting() -> PLRWorld:
     """The setting of issue 16 §3: k = 3, uniform treatment noise, Gaussian confounders,
     leaky-ReLU(0.2) nuisance, d = 8 (used at n = 4000)."""
-    return PLRWorld(n_covariates=8, n_treatments=3, covariate_beta=2.0,
-                    treatment_noise="uniform", nonlinearity="leaky_relu", slope=0.2)
+    return PLRWorld(
+        n_covariates=8,
+        n_treatments=3,
+        covariate_beta=2.0,
+        treatment_noise="uniform",
+        nonlinearity="leaky_relu",
+        slope=0.2,
+    )
 
 
 def interval_timing(quick: bool, repeats: int = 7) -> pd.DataFrame:
@@ -149,10 +194,12 @@ def interval_timing(quick: bool, repeats: int = 7) -> pd.DataFrame:
                 estimator.fit(sample.X, sample.T, sample.Y)
             times[name].append(1000 * (time.perf_counter() - start))
     ms = {name: float(np.median(values)) for name, values in times.items()}
-    return pd.DataFrame({
-        "ms_per_fit": ms,
-        "time / dml_lasso": {name: value / ms["dml_lasso"] for name, value in ms.items()},
-    })
+    return pd.DataFrame(
+        {
+            "ms_per_fit": ms,
+            "time / dml_lasso": {name: value / ms["dml_lasso"] for name, value in ms.items()},
+        }
+    )
 
 
 def interval_coverage(quick: bool, n_seeds: int) -> pd.DataFrame:
@@ -167,13 +214,15 @@ def interval_coverage(quick: bool, n_seeds: int) -> pd.DataFrame:
     cases = [
         ("Laplace, linear (d=10, k=1)", lambda seed: laplace.world(1, seed), 1),
         ("Gaussian confounders (d=10, k=5)", lambda seed: gaussian.world(5, seed), 5),
-        ("issue-16 setting, leaky-ReLU nuisance (d=8, k=3; misspecified)",
-         lambda seed: unseen_setting().with_seed(seed), 3),
+        (
+            "issue-16 setting, leaky-ReLU nuisance (d=8, k=3; misspecified)",
+            lambda seed: unseen_setting().with_seed(seed),
+            3,
+        ),
     ]
     rows = []
     for label, world_of, k in cases:
-        covered: dict[str, list[float]] = {"ica+sandwich": [], "ica+bootstrap": [],
-                                           "dml_lasso": []}
+        covered: dict[str, list[float]] = {"ica+sandwich": [], "ica+bootstrap": [], "dml_lasso": []}
         for seed in range(seeds):
             sample = world_of(seed).sample(n, generator=seeded_generator(seed, n, k))
             for name, hits in covered.items():
@@ -183,8 +232,13 @@ def interval_coverage(quick: bool, n_seeds: int) -> pd.DataFrame:
                     estimator.fit(sample.X, sample.T, sample.Y)
                 lower, upper = estimator.confint().T
                 hits.extend((lower <= sample.theta) & (sample.theta <= upper))
-        rows.append({"setting": label, "seeds": seeds,
-                     **{name: float(np.mean(hits)) for name, hits in covered.items()}})
+        rows.append(
+            {
+                "setting": label,
+                "seeds": seeds,
+                **{name: float(np.mean(hits)) for name, hits in covered.items()},
+            }
+        )
         print(f"… coverage: {label}", flush=True)
     return pd.DataFrame(rows)
 
@@ -192,10 +246,17 @@ def interval_coverage(quick: bool, n_seeds: int) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, n ≤ 1000: a smoke test")
-    parser.add_argument("--intervals", action="store_true",
-                        help="only the interval section: time ratio to DoubleML-Lasso and coverage")
-    parser.add_argument("--coverage-seeds", type=int, default=200,
-                        help="seeds per setting of the coverage check (default 200)")
+    parser.add_argument(
+        "--intervals",
+        action="store_true",
+        help="only the interval section: time ratio to DoubleML-Lasso and coverage",
+    )
+    parser.add_argument(
+        "--coverage-seeds",
+        type=int,
+        default=200,
+        help="seeds per setting of the coverage check (default 200)",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     if args.intervals:

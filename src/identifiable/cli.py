@@ -901,9 +901,7 @@ def _emit_vggsounder(name, source, table, summary, format_, output, confused) ->
     for column in table.columns:
         grid.add_column(column, justify="left" if column == "modality" else "right")
     for row in table.itertuples(index=False):
-        cells = [
-            str(v) if isinstance(v, str | int) else f"{100 * v:.2f}" for v in row
-        ]
+        cells = [str(v) if isinstance(v, str | int) else f"{100 * v:.2f}" for v in row]
         grid.add_row(*cells)
     console.print(grid)
     if "mu_a" in summary:

@@ -193,9 +193,7 @@ def test_restarts_stop_at_the_first_run_within_stability_tol_of_an_earlier_one()
     outcomes = set()
     for stability_tol in tolerances:
         kwargs = {} if stability_tol is None else {"stability_tol": stability_tol}
-        model = ICATreatmentEffect(
-            n_bootstrap=0, n_starts=1, random_state=3, **fastica, **kwargs
-        )
+        model = ICATreatmentEffect(n_bootstrap=0, n_starts=1, random_state=3, **fastica, **kwargs)
         model = quiet_fit(model, s)
         kept, stable = stop_rule(
             estimates, [False] * 5, 1e-3 if stability_tol is None else stability_tol
@@ -396,7 +394,11 @@ def test_bootstrap_defaults_are_100_replicates_of_at_most_200_steps():
     # bootstrap_max_iter; the default fit is the one with 100 and 200 spelled out
     s = sample(0, 300, treatment_noise="gaussian", outcome_noise="gaussian")
     kwargs = {
-        "inference": "bootstrap", "tol": 1e-300, "max_iter": 5, "max_retries": 0, "random_state": 0
+        "inference": "bootstrap",
+        "tol": 1e-300,
+        "max_iter": 5,
+        "max_retries": 0,
+        "random_state": 0,
     }
     default = quiet_fit(ICATreatmentEffect(**kwargs), s)
     spelled = quiet_fit(ICATreatmentEffect(n_bootstrap=100, bootstrap_max_iter=200, **kwargs), s)
