@@ -53,6 +53,22 @@ def test_run_records_then_skips_then_forces(store):
     assert invoke("runs", "--store", store).exit_code == 0
 
 
+def test_threads_option_sets_torch_threads_for_the_run_only(store):
+    """`run --threads 1` trains with one torch thread (recorded with the run's machine) and
+    leaves the process's thread count as it was; 0 exits 2 before anything is stored."""
+    import torch
+
+    before = torch.get_num_threads()
+    result = invoke("run", "contrastive", *TINY, "--threads", "1", "--store", store)
+    assert result.exit_code == 0, result.output
+    (record,) = Path(store).glob("*/run.json")
+    assert json.loads(record.read_text())["machine"]["torch_threads"] == 1
+    assert torch.get_num_threads() == before
+    bad = invoke("run", "contrastive", *TINY, "--threads", "0", "--store", store + "-bad")
+    assert bad.exit_code == 2 and "threads must be >= 1, got 0" in bad.output
+    assert not Path(store + "-bad").exists()
+
+
 def test_seed_option_changes_the_key(store):
     assert invoke("run", "contrastive", *TINY, "--seed", "1", "--store", store).exit_code == 0
     assert invoke("run", "contrastive", *TINY, "--seed", "2", "--store", store).exit_code == 0

@@ -99,14 +99,25 @@ def run(
         bool, typer.Option(help="Re-run even if this config already finished.")
     ] = False,
     store: StoreOption = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="torch intra-op threads for this run (default: torch's, one per core); "
+            "1 when another busy job shares the cores.",
+        ),
+    ] = None,
 ) -> None:
     """Run one experiment config, record it in the store and print its metrics."""
+    import torch
+
     from identifiable import experiments
     from identifiable._console import metrics_table, progress_bar
     from identifiable.config import build_config, config_to_dict, parse_overrides
     from identifiable.run import execute
     from identifiable.store import run_key
 
+    if threads is not None and threads < 1:
+        _fail(f"threads must be >= 1, got {threads}")
     with _user_errors():
         module = experiments.get(experiment)
         config = build_config(module.Config, parse_overrides(set_ or []), seed=seed)
@@ -116,7 +127,10 @@ def run(
     if not done and preflight is not None:
         with _user_errors():
             preflight(config)
+    default_threads = torch.get_num_threads()
     try:
+        if threads is not None:
+            torch.set_num_threads(threads)
         if done:
             outcome = execute(experiment, config, result_store)
         else:
@@ -128,6 +142,8 @@ def run(
         _fail(
             f"run failed ({type(error).__name__}: {error}); recorded in {result_store.root}", code=1
         )
+    finally:
+        torch.set_num_threads(default_threads)
     if getattr(outcome, "quarantined", None):
         errors.print(f"[yellow]a damaged record of this run was moved to {outcome.quarantined}[/]")
     if outcome.status == "skipped":
